@@ -1,0 +1,1 @@
+"""Answering: retrieval → route → grounded answer or escalation → sentence-level citations."""

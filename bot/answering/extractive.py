@@ -1,0 +1,66 @@
+"""Extractive answers: the sentences of the retrieved passages that best answer the question.
+
+This is the default with the small local model, which cannot be trusted to restate facts (it
+happily turns "no deploys on Fridays" into "yes, you can deploy on Friday"). Quoting the team's own
+sentences keeps every statement true to its source; citations are exact by construction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.answering.sentences import plain, split_sentences
+from bot.answering.tracing import SEMANTIC_WEIGHT, _dot, content_words, lexical_overlap
+from indexing.embedder import embed_texts
+from indexing.retrieval import Passage
+
+MAX_SENTENCES = 4
+RELATIVE_FLOOR = 0.8  # keep sentences scoring at least this share of the best one
+PART_FLOOR = 0.35  # a sub-question's best sentence must score at least this to be added
+_PART_SPLIT = re.compile(r"\?\s+|;\s*|,?\s+(?:and|also|plus)\s+(?=(?:what|how|who|where|when|why|which|can|do|does|"
+                         r"is|are|should|must)\b)", re.IGNORECASE)
+
+
+def question_parts(question: str) -> list[str]:
+    """Sub-questions of a compound question ("where is X, and what do I do when Y?")."""
+    parts = [p.strip(" ?,") for p in _PART_SPLIT.split(question)]
+    parts = [p for p in parts if len(content_words(p)) >= 2]
+    return parts if len(parts) > 1 else []
+
+
+@dataclass
+class Extract:
+    sentence: str
+    passage_index: int  # 0-based into the passages given
+    score: float
+
+
+def extract_answer(question: str, passages: list[Passage], min_dense: float) -> list[Extract]:
+    """Best-matching sentences, in the order they appear in the (ranked) passages."""
+    candidates: list[tuple[int, int, str]] = []
+    for j, passage in enumerate(passages):
+        if passage.dense_score < min_dense:
+            continue
+        for k, sentence in enumerate(split_sentences(passage.body)):
+            if len(sentence) >= 12:
+                candidates.append((j, k, sentence))
+    if not candidates:
+        return []
+    queries = [question] + question_parts(question)
+    vectors = embed_texts(queries + [c[2] for c in candidates])
+    query_vecs, sentence_vecs = vectors[: len(queries)], vectors[len(queries):]
+
+    def ranked(q: int) -> list[tuple[float, int, int, str]]:
+        scored = [(SEMANTIC_WEIGHT * _dot(query_vecs[q], vec) + (1 - SEMANTIC_WEIGHT) * lexical_overlap(queries[q], c[2]),
+                   c[0], c[1], c[2]) for c, vec in zip(candidates, sentence_vecs)]
+        return sorted(scored, reverse=True)
+
+    whole = ranked(0)
+    # Each sub-question's best sentence first, so a compound question is answered in full.
+    chosen = [best for q in range(1, len(queries)) if (best := ranked(q)[0])[0] >= PART_FLOOR]
+    chosen += [s for s in whole if s[0] >= whole[0][0] * RELATIVE_FLOOR]
+    unique = list({(s[1], s[2]): s for s in reversed(chosen)}.values())  # first occurrence wins
+    chosen = sorted(unique, key=lambda s: chosen.index(s))[:MAX_SENTENCES]
+    chosen.sort(key=lambda s: (s[1], s[2]))
+    return [Extract(sentence=plain(s[3]), passage_index=s[1], score=round(s[0], 4)) for s in chosen]

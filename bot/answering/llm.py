@@ -1,0 +1,91 @@
+"""Text generation backends behind one small interface, chosen by CITEBOT_LLM.
+
+`local`: the small instruct model on CPU via transformers (offline default).
+`openai`: the openai client against OpenAI or any OpenAI-compatible server (OPENAI_BASE_URL).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Protocol
+
+from core.errors import CitebotError
+from core.settings import Settings
+
+Message = dict[str, str]
+
+
+class GenerationError(CitebotError):
+    """The model could not produce an answer (server down, timeout); the caller degrades gracefully."""
+
+
+class Generator(Protocol):
+    name: str
+
+    def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
+        """Yield text pieces as the model produces them."""
+
+    def complete(self, messages: list[Message], max_tokens: int = 200) -> str:
+        """The whole completion."""
+
+
+class _CompleteFromStream:
+    def complete(self, messages: list[Message], max_tokens: int = 200) -> str:
+        return "".join(self.stream(messages, max_tokens)).strip()
+
+
+class LocalGenerator(_CompleteFromStream):
+    """Greedy decoding on the local small model, streamed token by token."""
+
+    def __init__(self, settings: Settings):
+        from tuning.base_model import BASE_MODEL_ID, load_base_model
+
+        self.name = f"local:{BASE_MODEL_ID}"
+        self.model, self.tokenizer = load_base_model(settings.model_cache_dir)
+
+    def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+                                                    return_tensors="pt", return_dict=True)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        kwargs = dict(**inputs, max_new_tokens=max_tokens, do_sample=False, repetition_penalty=1.1,
+                      streamer=streamer, pad_token_id=self.tokenizer.eos_token_id)
+        worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
+        worker.start()
+        yield from streamer
+        worker.join()
+
+
+class OpenAIGenerator(_CompleteFromStream):
+    """Chat completions with streaming; the client retries with backoff and enforces a timeout."""
+
+    def __init__(self, settings: Settings, timeout: float = 30.0, retries: int = 2):
+        import openai
+
+        if not settings.openai_api_key and not settings.openai_base_url:
+            raise CitebotError("CITEBOT_LLM=openai needs OPENAI_API_KEY (and OPENAI_BASE_URL for a "
+                               "compatible server such as vLLM or Ollama).")
+        self.name = f"openai:{settings.llm_model}"
+        self.model_name = settings.llm_model
+        self.client = openai.OpenAI(api_key=settings.openai_api_key or "not-needed",
+                                    base_url=settings.openai_base_url, timeout=timeout, max_retries=retries)
+
+    def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
+        import openai
+
+        try:
+            response = self.client.chat.completions.create(model=self.model_name, messages=messages,
+                                                           max_tokens=max_tokens, temperature=0, stream=True)
+            for event in response:
+                if event.choices and event.choices[0].delta.content:
+                    yield event.choices[0].delta.content
+        except openai.OpenAIError as exc:
+            raise GenerationError(f"The language model at {self.client.base_url} failed: {exc}") from None
+
+
+def make_generator(settings: Settings) -> Generator:
+    if settings.llm == "openai":
+        return OpenAIGenerator(settings)
+    return LocalGenerator(settings)

@@ -1,0 +1,56 @@
+"""The answer as everything downstream sees it: CLI `--json`, Slack blocks and the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from indexing.retrieval import Passage
+
+
+@dataclass
+class Citation:
+    n: int
+    title: str
+    source: str
+    url: str | None
+    chunk_id: str
+    score: float
+    heading: str = ""
+
+
+@dataclass
+class Sentence:
+    text: str
+    citations: list[int]
+    support: float = 0.0
+
+
+@dataclass
+class AnswerResult:
+    question: str
+    answer: str
+    route: str
+    route_reason: str
+    model: str
+    citations: list[Citation] = field(default_factory=list)
+    sentences: list[Sentence] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    audit_id: str = ""
+    error: str | None = None
+
+    def to_json(self) -> dict:
+        """The `citebot ask --json` contract (keep stable; add keys, never rename)."""
+        return {
+            "answer": self.answer,
+            "route": self.route,
+            "route_reason": self.route_reason,
+            "citations": [{"n": c.n, "title": c.title, "source": c.source, "url": c.url,
+                           "chunk_id": c.chunk_id, "score": c.score, "heading": c.heading} for c in self.citations],
+            "sentences": [{"text": s.text, "citations": s.citations, "support": s.support} for s in self.sentences],
+            "audit_id": self.audit_id,
+            "model": self.model,
+            "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
+            "retrieved": [{"rank": p.rank, "title": p.title, "heading": p.heading, "source": p.source,
+                           "score": p.score, "dense_score": p.dense_score} for p in self.passages],
+        }

@@ -1,0 +1,39 @@
+"""The `citebot` command line: one entry point, one sub-module per command group.
+
+Heavy libraries (torch, chromadb, transformers) are imported inside commands so `--help` is instant.
+Errors meant for users (`CitebotError`) print as one line and exit non-zero, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, index_cmd
+from core.errors import CitebotError
+
+app = typer.Typer(
+    name="citebot",
+    help="Answer questions from your team's docs and Slack threads, with citations and an audit log.\n\n"
+         "Data lives in CITEBOT_HOME (default ./.citebot). Start with `citebot demo`.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("index")(index_cmd.index)
+app.command("ask")(ask_cmd.ask)
+app.command("demo")(demo_cmd.demo)
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(audit_cmd.app, name="audit")
+
+
+def main() -> None:
+    try:
+        app()
+    except CitebotError as exc:
+        sys.stderr.write(f"citebot: error: {exc}\n")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("citebot: interrupted; what was already indexed or logged is kept.\n")
+        sys.exit(130)

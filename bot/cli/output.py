@@ -1,0 +1,31 @@
+"""Console output shared by commands: human text on stdout, progress and notes on stderr."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from rich.markup import escape
+
+from bot.answering.result import AnswerResult
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(data) -> None:
+    """Exactly one JSON document on stdout, for scripts."""
+    print(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def print_answer(result: AnswerResult) -> None:
+    colour = {"rag": "green", "abstain": "yellow", "escalate": "magenta"}.get(result.route, "white")
+    console.print(escape(result.answer))
+    if result.citations:
+        console.print("[bold]Sources[/bold]")
+        for c in result.citations:
+            where = c.url or c.source
+            console.print(f"  [{c.n}] {escape(c.heading or c.title)} — {escape(where)}")
+    latency = ", ".join(f"{k} {v:.0f} ms" for k, v in result.latency_ms.items())
+    console.print(f"[{colour}]route: {result.route}[/{colour}] ({escape(result.route_reason)}) · "
+                  f"audit id: [bold]{result.audit_id}[/bold] · {latency}", highlight=False)

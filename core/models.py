@@ -1,0 +1,72 @@
+"""The SQL models of citebot: the one place the audit log's schema is declared.
+
+Every change here goes with an Alembic revision in `migrations/versions/` (a test checks that the
+models and the migrations agree). Ids of answers are generated client-side so a row written later
+from the on-disk spool keeps the id the user already saw.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_audit_id() -> str:
+    """Short, unguessable, URL-safe id shown to users ("audit id 3f9c1a2b7d40")."""
+    return secrets.token_hex(6)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Answer(Base):
+    """One question asked and what citebot did with it."""
+
+    __tablename__ = "answers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_audit_id)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    channel_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text, default="")
+    route: Mapped[str] = mapped_column(String(16), index=True)
+    route_reason: Mapped[str] = mapped_column(Text, default="")
+    model: Mapped[str] = mapped_column(String(128))
+    adapter_version: Mapped[str | None] = mapped_column(String(64))
+    retrieve_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    generate_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    total_ms: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    passages: Mapped[list[RetrievedPassage]] = relationship(
+        back_populates="answer", cascade="all, delete-orphan", order_by="RetrievedPassage.rank"
+    )
+
+
+class RetrievedPassage(Base):
+    """A passage retrieval returned for an answer, with its scores and whether the answer cited it."""
+
+    __tablename__ = "retrieved_passages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    dense_score: Mapped[float | None] = mapped_column(Float)
+    chunk_id: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(Text)
+    cited: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    answer: Mapped[Answer] = relationship(back_populates="passages")

@@ -1,0 +1,97 @@
+"""The one settings object of citebot, read from the environment (and an optional `.env`).
+
+Names are part of the contract other issues and deployment scripts rely on: `CITEBOT_*` for our own
+settings, `OPENAI_*` and `SLACK_*` with the names those platforms' own tools use.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _env(name: str) -> AliasChoices:
+    """Platform variables keep their platform's own name (OPENAI_API_KEY, not CITEBOT_OPENAI_API_KEY)."""
+    return AliasChoices(name)
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Every field can be set by the environment variable in its alias."""
+
+    model_config = SettingsConfigDict(env_prefix="CITEBOT_", env_file=".env", extra="ignore", populate_by_name=True)
+
+    home: Path = Field(Path(".citebot"),
+                       description="Data directory: Chroma files, SQLite audit db, model cache, adapters.")
+    database_url: str | None = Field(None,
+                                     description="SQLAlchemy URL of the audit log; default SQLite in CITEBOT_HOME.")
+    chroma_url: str | None = Field(None,
+                                   description="http://host:port of a Chroma server; default embedded Chroma.")
+    collection: str = Field("citebot")
+    model_cache: Path | None = Field(None, description="Where the converted local model is kept; shared by "
+                                     "all homes because it derives from the installed package. "
+                                     "Default ~/.cache/citebot.")
+
+    llm: Literal["local", "openai"] = Field("local")
+    llm_model: str = Field("gpt-4o-mini",
+                           description="Model name for the openai backend.")
+    answer_style: Literal["auto", "extractive", "generative"] = Field(
+        "auto",
+        description="auto: extractive with the small local model, generative with an OpenAI-compatible one.")
+    openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+
+    top_k: int = Field(5, ge=1, le=50)
+    chunk_chars: int = Field(1200, ge=200, le=8000)
+    answer_threshold: float = Field(0.40,
+                                    description="Best dense similarity at or above which we answer.")
+    abstain_threshold: float = Field(0.30,
+                                     description="Below this we escalate; between the two we abstain.")
+    support_threshold: float = Field(0.55,
+                                     description="Minimum support score for a sentence to keep a citation.")
+    max_question_chars: int = Field(4000)
+    escalation_contact: str = Field("@platform-oncall")
+
+    slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.home / "audit.db"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.model_cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "citebot"
+
+    @property
+    def adapters_dir(self) -> Path:
+        return self.home / "adapters"
+
+    def where(self) -> str:
+        """Where the index lives, for messages to the user."""
+        return self.chroma_url or str(self.chroma_path)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests build their own `Settings(...)` instead of calling this."""
+    return Settings()

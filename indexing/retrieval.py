@@ -1,0 +1,138 @@
+"""Hybrid retrieval: dense (Chroma, cosine) and lexical (BM25 via bm25s), fused by weighted RRF.
+
+Each passage keeps its dense cosine similarity next to the fused score: the fused score ranks, the
+similarity is what the answer step compares with a threshold to decide "nothing relevant found".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from core.settings import Settings
+from indexing.store import open_collection
+
+RRF_K = 60
+CANDIDATES = 30
+DENSE_WEIGHT = 1.0
+BM25_WEIGHT = 0.5
+_VERSION_KEY = "citebot_version"
+
+
+@dataclass
+class Passage:
+    chunk_id: str
+    doc_id: str
+    title: str
+    heading: str
+    source: str
+    url: str | None
+    text: str
+    score: float
+    dense_score: float
+    bm25_score: float
+    rank: int = 0
+    access: str = "public"
+
+    @property
+    def body(self) -> str:
+        """The text without the heading-path line that chunking prepends."""
+        return self.text.split("\n", 1)[1] if "\n" in self.text else self.text
+
+
+def mark_index_changed(collection) -> None:
+    """Record a new index version so every process rebuilds its BM25 index on next query."""
+    metadata = dict(collection.metadata or {})
+    metadata[_VERSION_KEY] = time.time_ns()
+    metadata.pop("hnsw:space", None)  # distance function is fixed at creation; Chroma refuses changes
+    collection.modify(metadata=metadata)
+
+
+class _Bm25Index:
+    def __init__(self, ids: list[str], documents: list[str], metadatas: list[dict]):
+        import bm25s
+
+        self.ids, self.documents, self.metadatas = ids, documents, metadatas
+        self.retriever = bm25s.BM25()
+        self.retriever.index(bm25s.tokenize(documents, stopwords="en", show_progress=False), show_progress=False)
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        import bm25s
+
+        tokens = bm25s.tokenize([query], stopwords="en", show_progress=False)
+        if not tokens.vocab:
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self.retriever.retrieve(tokens, k=k, show_progress=False)
+        return [(int(i), float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+
+
+class HybridRetriever:
+    """Retrieves from the configured collection; cheap to keep around in a long-running bot."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._collection = None
+        self._bm25: _Bm25Index | None = None
+        self._bm25_version = None
+
+    def _get_collection(self):
+        if self._collection is None:
+            self._collection = open_collection(self.settings, create=False)
+        return self._collection
+
+    def _bm25_index(self, collection) -> _Bm25Index:
+        version = (collection.metadata or {}).get(_VERSION_KEY), collection.count()
+        if self._bm25 is None or version != self._bm25_version:
+            got = collection.get(include=["documents", "metadatas"])
+            self._bm25 = _Bm25Index(got["ids"], got["documents"], got["metadatas"])
+            self._bm25_version = version
+        return self._bm25
+
+    def retrieve(self, query: str, k: int | None = None) -> list[Passage]:
+        from indexing.embedder import get_embedder
+
+        k = k or self.settings.top_k
+        collection = self._get_collection()
+        if collection is None:
+            return []
+        total = collection.count()
+        if total == 0:
+            return []
+        n = min(CANDIDATES, total)
+        query_vector = get_embedder().get_query_embedding(query)
+        dense = collection.query(query_embeddings=[query_vector], n_results=n,
+                                 include=["documents", "metadatas", "distances"])
+        candidates: dict[str, dict] = {}
+        for rank, (cid, doc, meta, dist) in enumerate(zip(dense["ids"][0], dense["documents"][0],
+                                                          dense["metadatas"][0], dense["distances"][0])):
+            candidates[cid] = {"text": doc, "meta": meta, "dense": 1.0 - float(dist), "bm25": 0.0,
+                               "rrf": DENSE_WEIGHT / (RRF_K + rank + 1)}
+        bm25 = self._bm25_index(collection)
+        for rank, (i, score) in enumerate(bm25.search(query, n)):
+            cid = bm25.ids[i]
+            entry = candidates.setdefault(cid, {"text": bm25.documents[i], "meta": bm25.metadatas[i],
+                                                "dense": None, "bm25": 0.0, "rrf": 0.0})
+            entry["bm25"] = score
+            entry["rrf"] += BM25_WEIGHT / (RRF_K + rank + 1)
+        self._fill_dense_scores(collection, query_vector, candidates)
+        ranked = sorted(candidates.items(), key=lambda item: item[1]["rrf"], reverse=True)[:k]
+        return [self._passage(cid, c, rank) for rank, (cid, c) in enumerate(ranked, 1)]
+
+    @staticmethod
+    def _fill_dense_scores(collection, query_vector: list[float], candidates: dict[str, dict]) -> None:
+        """BM25-only candidates get their real cosine similarity, so thresholds see one scale."""
+        missing = [cid for cid, c in candidates.items() if c["dense"] is None]
+        if not missing:
+            return
+        got = collection.get(ids=missing, include=["embeddings"])
+        for cid, vector in zip(got["ids"], got["embeddings"]):
+            candidates[cid]["dense"] = float(sum(a * b for a, b in zip(query_vector, vector)))
+
+    @staticmethod
+    def _passage(cid: str, c: dict, rank: int) -> Passage:
+        meta = c["meta"]
+        return Passage(chunk_id=cid, doc_id=meta.get("doc_id", cid), title=meta.get("title", ""),
+                       heading=meta.get("heading", ""), source=meta.get("path", ""), url=meta.get("url"),
+                       text=c["text"], score=round(c["rrf"], 6), dense_score=round(c["dense"] or 0.0, 4),
+                       bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"))

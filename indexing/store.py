@@ -1,0 +1,63 @@
+"""The Chroma collection that holds chunks, embedded (PersistentClient) or server (HttpClient).
+
+Chroma is also the manifest of what is indexed: every chunk carries its document id and content
+hash, so the index and the record of "what we already embedded" can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from core.errors import CitebotError
+from core.settings import Settings
+
+
+def open_collection(settings: Settings, create: bool = True):
+    """The chunk collection; `create=False` returns None when nothing was indexed yet."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise CitebotError(f"CITEBOT_CHROMA_URL must look like http://host:8000, got {settings.chroma_url!r}")
+        try:
+            client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
+                                         settings=chroma_settings)
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError variants
+            raise CitebotError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
+    else:
+        if not create and not settings.chroma_path.exists():
+            return None
+        settings.chroma_path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+    if create:
+        return client.get_or_create_collection(settings.collection, metadata={"hnsw:space": "cosine"})
+    try:
+        return client.get_collection(settings.collection)
+    except Exception:  # NotFoundError's import path moves between chromadb releases
+        return None
+
+
+@dataclass
+class IndexedDocument:
+    content_hash: str
+    path: str
+    chunk_ids: list[str] = field(default_factory=list)
+
+
+def manifest(collection) -> dict[str, IndexedDocument]:
+    """What is indexed now: document id → content hash, path and chunk ids."""
+    docs: dict[str, IndexedDocument] = {}
+    got = collection.get(include=["metadatas"])
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for chunk_id, meta in zip(got["ids"], got["metadatas"]):
+        doc_id = meta["doc_id"]
+        grouped[doc_id].append(chunk_id)
+        docs.setdefault(doc_id, IndexedDocument(meta["content_hash"], meta.get("path", "")))
+    for doc_id, ids in grouped.items():
+        docs[doc_id].chunk_ids = ids
+    return docs

@@ -1,0 +1,1 @@
+"""Alembic migrations of the audit log (script location = this folder; see core.db.upgrade)."""

@@ -1,0 +1,97 @@
+"""Fixtures build real objects: real Chroma on disk, real SQLite and PostgreSQL, the real models."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings
+
+PG_ADMIN_URL = os.environ.get("CITEBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CITEBOT_BIN = str(Path(sys.executable).parent / "citebot")
+
+TINY_CORPUS = {
+    "parking.md": """# Parking
+
+## Bicycle parking
+
+Bicycles go in the basement garage, level -1. The garage door code is changed every month and
+posted in #office.
+
+## Car parking
+
+There are six car spaces, reserved through the Parkly app one day ahead.
+""",
+    "coffee.md": """# Coffee machine
+
+The espresso machine on the third floor is descaled every Tuesday by the office team.
+If it shows error E7, empty the drip tray and restart it.
+""",
+    "printers.html": """<html><head><title>Printers</title></head><body>
+<h1>Printers</h1><p>The only colour printer is named Gutenberg and stands next to the kitchen.</p>
+<h2>Toner</h2><p>Spare toner cartridges are in the cupboard labelled C3.</p>
+</body></html>""",
+}
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def settings(home: Path) -> Settings:
+    return Settings(home=home)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in TINY_CORPUS.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+@pytest.fixture
+def cli_env(home: Path) -> dict[str, str]:
+    """Environment for running the real `citebot` executable against a private home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CITEBOT_", "SLACK_", "OPENAI_"))}
+    env["CITEBOT_HOME"] = str(home)
+    return env
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh PostgreSQL database on the local server, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"citebot_test_{secrets.token_hex(4)}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # the suite must test PostgreSQL: make the reason visible
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is needed for this test: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    from core.db import get_engine
+
+    get_engine.cache_clear()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def copy_of(tmp_path: Path):
+    def _copy(src: Path, name: str) -> Path:
+        dest = tmp_path / name
+        shutil.copytree(src, dest)
+        return dest
+    return _copy

@@ -1,0 +1,81 @@
+"""End-to-end answering on a tiny corpus with the real embedder, router, tracer and audit log."""
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.answering.escalation import guard
+from bot.answering.pipeline import Answerer
+from bot.answering.router import decide_route
+from bot.answering.tracing import trace
+from core.db import get_engine
+from core.models import Answer, RetrievedPassage
+from indexing.pipeline import index_paths
+from indexing.retrieval import HybridRetriever
+
+
+@pytest.fixture
+def answerer(settings, corpus):
+    index_paths([corpus], settings)
+    return Answerer(settings)
+
+
+def test_answer_cites_the_page_that_holds_the_fact(answerer, corpus):
+    result = answerer.ask("Where can I park my bike?", user="U1", channel="C1")
+    assert result.route == "rag"
+    assert result.citations[0].source == str(corpus / "parking.md")
+    assert "basement garage" in result.answer
+    assert all(s.citations for s in result.sentences)
+
+
+def test_question_spanning_two_pages_cites_both(answerer, corpus):
+    result = answerer.ask("Where are spare toner cartridges, and what do I do when the coffee machine shows error E7?")
+    cited = {c.source for c in result.citations}
+    assert {str(corpus / "printers.html"), str(corpus / "coffee.md")} <= cited
+
+
+def test_unanswerable_question_is_not_answered_with_invented_facts(answerer, settings):
+    result = answerer.ask("What is the salary band for a staff engineer?")
+    assert result.route != "rag"
+    assert result.citations == [] or result.route == "abstain"
+    assert settings.escalation_contact in result.answer
+    assert not any(ch.isdigit() for ch in result.answer), result.answer
+
+
+def test_each_ask_writes_one_audit_row_with_its_passages(answerer, settings):
+    result = answerer.ask("Who descales the espresso machine?", user="U7", channel="C9")
+    engine = get_engine(settings.resolved_database_url)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Answer)) == 1
+        row = conn.execute(select(Answer).where(Answer.id == result.audit_id)).one()
+        passages = conn.execute(select(RetrievedPassage).where(RetrievedPassage.answer_id == result.audit_id)
+                                .order_by(RetrievedPassage.rank)).all()
+    assert (row.user_id, row.channel_id, row.route, row.question) == ("U7", "C9", "rag", result.question), row.route_reason
+    assert row.total_ms > 0 and row.model.startswith("extractive:")
+    assert [p.rank for p in passages] == list(range(1, len(result.passages) + 1))
+    assert {p.chunk_id for p in passages if p.cited} == {c.chunk_id for c in result.citations}
+
+
+def test_requests_for_access_escalate_even_when_docs_match(settings, corpus):
+    index_paths([corpus], settings)
+    passages = HybridRetriever(settings).retrieve("Can someone grant me access to the garage door code?")
+    decision = decide_route("Can someone grant me access to the garage door code?", passages, settings)
+    assert decision.route == "escalate" and "action" in decision.reason
+
+
+def test_tracing_keeps_true_citations_fixes_wrong_ones_and_flags_unsupported(settings, corpus):
+    index_paths([corpus], settings)
+    passages = HybridRetriever(settings).retrieve("colour printer toner")
+    toner = next(i for i, p in enumerate(passages, 1) if "toner" in p.text.lower())
+    wrong = next(i for i, p in enumerate(passages, 1) if i != toner)
+    answer = (f"Spare toner cartridges are in the cupboard labelled C3 [{wrong}]. "
+              f"The CEO drives a red sports car to work on Mondays [{toner}].")
+    first, second = trace(answer, passages, settings.support_threshold)
+    assert first.citations == [toner] and first.supported
+    assert not second.supported and second.citations == []
+
+
+def test_escalation_guard_drops_invented_facts_and_keeps_requests_for_details():
+    question = "What is the wifi password of the Munich office?"
+    assert not guard("The wifi password of the Munich office is 1234567890.", question)
+    assert not guard("You can find it on the intranet at https://wiki.example.com.", question)
+    assert guard("Could you share a few more details so the team can help?", question)

@@ -1,0 +1,73 @@
+"""The real `citebot` executable: contract of --json, and bad input → one clear line, no traceback."""
+
+import json
+import sqlite3
+import subprocess
+
+import pytest
+
+from tests.conftest import CITEBOT_BIN
+
+
+def run(env, *args, timeout=600):
+    return subprocess.run([CITEBOT_BIN, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_error(proc, needle):
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr + proc.stdout
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("citebot: error:") and needle in lines[0], proc.stderr
+
+
+def audit_rows(home):
+    with sqlite3.connect(home / "audit.db") as conn:
+        return conn.execute("select count(*) from answers").fetchone()[0]
+
+
+@pytest.fixture
+def indexed(cli_env, corpus):
+    proc = run(cli_env, "index", str(corpus), "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_index_and_ask_json_contract(cli_env, indexed, home):
+    assert indexed["added"] == 3 and indexed["chunks_total"] > 0
+    proc = run(cli_env, "ask", "--json", "--user", "U1", "--channel", "C1", "Where can I park my bike?")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["route"] == "rag" and isinstance(out["answer"], str) and out["answer"]
+    citation = out["citations"][0]
+    assert set(citation) >= {"n", "title", "source", "url", "chunk_id", "score"}
+    assert citation["n"] == 1 and citation["source"].endswith("parking.md")
+    assert all(set(s) >= {"text", "citations"} for s in out["sentences"])
+    assert set(out["latency_ms"]) >= {"retrieve", "generate", "total"}
+    listed = json.loads(run(cli_env, "audit", "list", "--json").stdout)
+    assert [row["audit_id"] for row in listed] == [out["audit_id"]]
+    assert listed[0]["user"] == "U1" and listed[0]["channel"] == "C1"
+
+
+def test_bad_inputs_fail_cleanly_and_lose_nothing(cli_env, indexed, home, tmp_path):
+    assert run(cli_env, "ask", "Where is the colour printer?").returncode == 0
+    before = audit_rows(home)
+
+    assert_clean_error(run(cli_env, "ask", "   "), "empty")
+    assert_clean_error(run(cli_env, "ask", "x" * 100_000), "limit")
+    assert_clean_error(run(cli_env, "index", str(tmp_path / "missing")), "does not exist")
+    binary = tmp_path / "blob.md"
+    binary.write_bytes(b"\x00\x01binary")
+    assert_clean_error(run(cli_env, "index", str(binary)), "binary")
+    bad_db = dict(cli_env, CITEBOT_DATABASE_URL="postgresql://::not-a-url")
+    assert_clean_error(run(bad_db, "ask", "Where is the colour printer?"), "CITEBOT_DATABASE_URL")
+    assert_clean_error(run(cli_env, "audit", "show", "doesnotexist"), "No answer")
+
+    assert audit_rows(home) == before
+    again = json.loads(run(cli_env, "index", str(tmp_path / "corpus"), "--json").stdout)
+    assert again["unchanged"] == 3 and again["chunks_total"] == indexed["chunks_total"]
+
+
+def test_help_explains_every_command(cli_env):
+    for args in ([], ["index"], ["ask"], ["demo"], ["db"], ["audit"], ["audit", "list"]):
+        proc = run(cli_env, *args, "--help")
+        assert proc.returncode == 0 and "Usage" in proc.stdout and len(proc.stdout) > 200, args

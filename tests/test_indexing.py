@@ -1,0 +1,79 @@
+"""Incremental indexing against a real on-disk Chroma collection."""
+
+import pytest
+
+from core.errors import CitebotError
+from indexing.pipeline import index_paths
+from indexing.retrieval import HybridRetriever
+from indexing.store import manifest, open_collection
+
+
+def test_add_unchanged_edit_delete_cycle(settings, corpus):
+    first = index_paths([corpus], settings)
+    assert (first.added, first.updated, first.unchanged, first.deleted) == (3, 0, 0, 0)
+    assert first.chunks_embedded == first.chunks_total > 0
+
+    again = index_paths([corpus], settings)
+    assert (again.added, again.updated, again.unchanged, again.deleted) == (0, 0, 3, 0)
+    assert again.chunks_embedded == 0
+
+    (corpus / "coffee.md").write_text("# Coffee machine\n\nThe machine now takes oat milk pods only.\n")
+    (corpus / "printers.html").unlink()
+    changed = index_paths([corpus], settings)
+    assert (changed.added, changed.updated, changed.unchanged, changed.deleted) == (0, 1, 1, 1)
+    docs = manifest(open_collection(settings))
+    assert str(corpus / "printers.html") not in docs
+    hits = HybridRetriever(settings).retrieve("Which pods does the coffee machine take?")
+    assert hits[0].doc_id == str(corpus / "coffee.md") and "oat milk" in hits[0].text
+    assert all("descaled" not in h.text for h in hits), "the old version of an edited page must be gone"
+
+
+def test_every_chunk_carries_citation_metadata(settings, corpus):
+    index_paths([corpus], settings)
+    got = open_collection(settings).get(include=["metadatas"])
+    for meta in got["metadatas"]:
+        for key in ("doc_id", "source_id", "title", "path", "heading", "content_hash", "updated_at", "access"):
+            assert meta.get(key), f"chunk metadata lacks {key}: {meta}"
+
+
+def test_unreadable_file_is_skipped_and_its_indexed_version_kept(settings, corpus):
+    index_paths([corpus], settings)
+    (corpus / "coffee.md").write_bytes(b"\x00\x00garbage")
+    summary = index_paths([corpus], settings)
+    assert [s.reason for s in summary.skipped] == ["binary file (contains NUL bytes)"]
+    assert summary.deleted == 0
+    assert str(corpus / "coffee.md") in manifest(open_collection(settings))
+
+
+def test_missing_path_fails_before_touching_the_index(settings, corpus, tmp_path):
+    first = index_paths([corpus], settings)
+    with pytest.raises(CitebotError, match="does not exist"):
+        index_paths([corpus, tmp_path / "nope"], settings)
+    assert open_collection(settings).count() == first.chunks_total
+
+
+def test_indexing_one_file_of_an_indexed_folder_does_not_duplicate_it(settings, corpus):
+    total = index_paths([corpus], settings).chunks_total
+    single = index_paths([corpus / "coffee.md"], settings)
+    assert (single.unchanged, single.added, single.chunks_total) == (1, 0, total)
+
+
+def test_retrieval_scores_separate_relevant_from_unrelated(settings, corpus):
+    index_paths([corpus], settings)
+    retriever = HybridRetriever(settings)
+    relevant = retriever.retrieve("Where is the colour printer?")
+    unrelated = retriever.retrieve("What is the capital of Australia?")
+    assert relevant[0].title == "Printers"
+    assert relevant[0].dense_score > unrelated[0].dense_score + 0.2
+
+
+def test_scores_do_not_depend_on_where_the_files_live(tmp_path, corpus, copy_of):
+    from core.settings import Settings
+
+    elsewhere = copy_of(corpus, "a-much-longer-folder-name-somewhere-else")
+    scores = []
+    for folder, home in ((corpus, tmp_path / "h1"), (elsewhere, tmp_path / "h2")):
+        settings = Settings(home=home)
+        index_paths([folder], settings)
+        scores.append(HybridRetriever(settings).retrieve("Who descales the espresso machine?")[0].dense_score)
+    assert abs(scores[0] - scores[1]) < 1e-3

