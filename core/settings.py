@@ -47,9 +47,9 @@ class Settings(BaseSettings):
 
     top_k: int = Field(5, ge=1, le=50)
     chunk_chars: int = Field(1200, ge=200, le=8000)
-    answer_threshold: float = Field(0.40,
+    answer_threshold: float = Field(0.45,
                                     description="Best dense similarity at or above which we answer.")
-    abstain_threshold: float = Field(0.30,
+    abstain_threshold: float = Field(0.35,
                                      description="Below this we escalate; between the two we abstain.")
     support_threshold: float = Field(0.55,
                                      description="Minimum support score for a sentence to keep a citation.")

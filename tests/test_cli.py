@@ -71,3 +71,18 @@ def test_help_explains_every_command(cli_env):
     for args in ([], ["index"], ["ask"], ["demo"], ["db"], ["audit"], ["audit", "list"]):
         proc = run(cli_env, *args, "--help")
         assert proc.returncode == 0 and "Usage" in proc.stdout and len(proc.stdout) > 200, args
+
+
+def test_demo_answers_one_page_two_page_and_unanswerable_questions(cli_env, home):
+    proc = run(cli_env, "demo")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert out.count("audit id:") == 3
+    routes = [line.split("route: ")[1].split()[0] for line in out.splitlines() if "route: " in line]
+    assert routes[:2] == ["rag", "rag"] and routes[2] in ("abstain", "escalate")
+    question2 = out.split("Question 2")[1].split("Question 3")[0]
+    assert "staging.md" in question2 and "vpn.md" in question2
+    assert "@platform-oncall" in out.split("Question 3")[1]
+    assert str(home / "chroma") in out and "citebot audit list" in out
+    with sqlite3.connect(home / "audit.db") as conn:
+        assert conn.execute("select count(*) from answers where user_id = 'demo'").fetchone()[0] == 3

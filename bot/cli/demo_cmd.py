@@ -39,4 +39,4 @@ def demo() -> None:
                   "  citebot ask --json \"Who writes the status page updates?\"\n"
                   "  citebot index PATH...     index your own docs (md, txt, html)\n"
                   "  citebot audit list        review the answers above\n"
-                  "  citebot serve             run the Slack bot (needs SLACK_* settings)", highlight=False)
+                  "  citebot audit show ID     one answer with its passages and scores", highlight=False)

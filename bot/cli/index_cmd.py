@@ -40,3 +40,21 @@ def index(
                 err_console.print(f"  skipped {skipped.path}: {skipped.reason}", highlight=False, soft_wrap=True)
     if failed:
         raise CitebotError(f"cannot index {failed[0].path}: {failed[0].reason}")
+
+
+def _run_with_progress(index_paths, paths, settings, quiet: bool):
+    """Run indexing with a progress bar per stage (reading, embedding) on stderr."""
+    if quiet:
+        return index_paths(paths, settings)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return index_paths(paths, settings, progress)
