@@ -25,7 +25,7 @@ def normalize_url(url: str) -> str:
     """Validate a database URL and pick our installed driver for bare `postgresql://` URLs."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:  # ValueError: e.g. a non-numeric port
         raise CitebotError(f"CITEBOT_DATABASE_URL is not a valid database URL ({exc}). {_URL_HELP}") from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")

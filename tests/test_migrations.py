@@ -33,7 +33,8 @@ def test_migrations_round_trip_on_postgresql(pg_url):
     _round_trip(pg_url)
 
 
-@pytest.mark.parametrize("url", ["not a url", "mysql+nodriver://x/y", "sqlite+nosuchdriver:///x.db"])
+@pytest.mark.parametrize("url", ["not a url", "mysql+nodriver://x/y", "sqlite+nosuchdriver:///x.db",
+                                 "postgresql://::not-a-port/db"])
 def test_bad_database_urls_give_a_clear_error(url):
     with pytest.raises(CitebotError):
         get_engine(url)
