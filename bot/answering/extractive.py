@@ -60,7 +60,9 @@ def extract_answer(question: str, passages: list[Passage], min_dense: float) -> 
     # Each sub-question's best sentence first, so a compound question is answered in full.
     chosen = [best for q in range(1, len(queries)) if (best := ranked(q)[0])[0] >= PART_FLOOR]
     chosen += [s for s in whole if s[0] >= whole[0][0] * RELATIVE_FLOOR]
-    seen: set[tuple[int, int]] = set()
-    chosen = [s for s in chosen if (s[1], s[2]) not in seen and not seen.add((s[1], s[2]))][:MAX_SENTENCES]
+    unique: dict[tuple[int, int], tuple[float, int, int, str]] = {}
+    for s in chosen:
+        unique.setdefault((s[1], s[2]), s)  # first occurrence wins: sub-question picks come first
+    chosen = list(unique.values())[:MAX_SENTENCES]
     chosen.sort(key=lambda s: (s[1], s[2]))
     return [Extract(sentence=plain(s[3]), passage_index=s[1], score=round(s[0], 4)) for s in chosen]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from rich.rule import Rule
 
-from bot.cli.output import console, print_answer
+from bot.cli.output import console, index_with_progress, print_answer
 
 
 def demo() -> None:
@@ -15,15 +15,13 @@ def demo() -> None:
     (escalated instead of made up). Everything runs offline on CPU; data goes to CITEBOT_HOME.
     """
     from bot.answering.pipeline import Answerer
-    from bot.cli.index_cmd import _run_with_progress
     from bot.demo import DEMO_QUESTIONS, HANDBOOK_DIR
     from core.settings import get_settings
-    from indexing.pipeline import index_paths
 
     settings = get_settings()
     console.print(Rule("citebot demo"))
     console.print(f"Indexing the sample handbook ({HANDBOOK_DIR}) ...", highlight=False)
-    summary = _run_with_progress(index_paths, [HANDBOOK_DIR], settings, quiet=False)
+    summary = index_with_progress([HANDBOOK_DIR], settings, quiet=False)
     console.print(f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
                   f"{summary.chunks_total} chunks in {summary.seconds:.1f} s", highlight=False)
     answerer = Answerer(settings)

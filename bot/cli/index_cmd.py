@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli.output import console, err_console, print_json
+from bot.cli.output import console, err_console, index_with_progress, print_json
 from core.errors import CitebotError
 
 
@@ -22,10 +22,9 @@ def index(
     indexed version of them is kept.
     """
     from core.settings import get_settings
-    from indexing.pipeline import index_paths
 
     settings = get_settings()
-    summary = _run_with_progress(index_paths, paths, settings, quiet or as_json)
+    summary = index_with_progress(paths, settings, quiet or as_json)
     named_files = {str(p.resolve()) for p in paths if p.is_file()}
     failed = [s for s in summary.skipped if str(Path(s.path).resolve()) in named_files]
     if as_json:
@@ -41,20 +40,3 @@ def index(
     if failed:
         raise CitebotError(f"cannot index {failed[0].path}: {failed[0].reason}")
 
-
-def _run_with_progress(index_paths, paths, settings, quiet: bool):
-    """Run indexing with a progress bar per stage (reading, embedding) on stderr."""
-    if quiet:
-        return index_paths(paths, settings)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        return index_paths(paths, settings, progress)

@@ -29,3 +29,23 @@ def print_answer(result: AnswerResult) -> None:
     latency = ", ".join(f"{k} {v:.0f} ms" for k, v in result.latency_ms.items())
     console.print(f"[{colour}]route: {result.route}[/{colour}] ({escape(result.route_reason)}) · "
                   f"audit id: [bold]{result.audit_id}[/bold] · {latency}", highlight=False)
+
+
+def index_with_progress(paths, settings, quiet: bool):
+    """Index with a progress bar per stage (reading, embedding) on stderr; used by `index` and `demo`."""
+    from indexing.pipeline import index_paths
+
+    if quiet:
+        return index_paths(paths, settings)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        return index_paths(paths, settings, progress)
