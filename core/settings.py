@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(None,
                                    description="http://host:port of a Chroma server; default embedded Chroma.")
     collection: str = Field("citebot")
+    config: Path | None = Field(None, description="TOML file listing the sources to index; default "
+                                "./citebot.toml when it exists.")
     model_cache: Path | None = Field(None, description="Where the converted local model is kept; shared by "
                                      "all homes because it derives from the installed package. "
                                      "Default ~/.cache/citebot.")
@@ -73,6 +75,13 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @property
+    def config_path(self) -> Path | None:
+        if self.config is not None:
+            return self.config.expanduser()
+        default = Path("citebot.toml")
+        return default.resolve() if default.exists() else None
 
     @property
     def chroma_path(self) -> Path:

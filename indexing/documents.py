@@ -1,7 +1,7 @@
 """Reading files into documents with a title and heading-delimited sections.
 
-Only text formats are read here (Markdown, plain text, HTML). A file that cannot be read is not an
-error for the whole run: it becomes a `Skipped` entry with a reason the summary shows.
+Markdown, plain text, HTML and PDF. A file that cannot be read is not an error for the whole run: it
+becomes a `Skipped` entry with a reason the summary shows.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 
-SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html"}
+SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
+                      ".pdf": "pdf"}
 MAX_FILE_BYTES = 5 * 1024 * 1024
+MAX_PDF_BYTES = 25 * 1024 * 1024  # PDFs carry fonts and images; their text is a small part
 
 
 @dataclass
@@ -34,7 +36,8 @@ class SourceDocument:
     url: str | None
     sections: list[Section]
     updated_at: str
-    access: str = "public"
+    access: str = "public"  # "public", or "private" for a private Slack channel's thread
+    channel_id: str | None = None  # the Slack channel a thread comes from; who may see it is decided there
     content_hash: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -52,16 +55,20 @@ class UnreadableFile(Exception):
     """A file we will not index; the message is the reason shown to the user."""
 
 
-def _read_text(path: Path) -> str:
+def _read_bytes(path: Path, limit: int) -> bytes:
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise UnreadableFile(f"too large ({size // 1024} KiB > {MAX_FILE_BYTES // 1024} KiB)")
-        raw = path.read_bytes()
+        if size > limit:
+            raise UnreadableFile(f"too large ({size // 1024} KiB > {limit // 1024} KiB)")
+        return path.read_bytes()
     except PermissionError:
         raise UnreadableFile("permission denied") from None
     except OSError as exc:
         raise UnreadableFile(f"cannot read: {exc.strerror or exc}") from None
+
+
+def decode_text(raw: bytes) -> str:
+    """UTF-8 text or UnreadableFile: binary and empty content are reasons, not crashes."""
     if b"\x00" in raw[:8192]:
         raise UnreadableFile("binary file (contains NUL bytes)")
     try:
@@ -174,19 +181,49 @@ def parse_html(text: str, fallback_title: str) -> tuple[str, list[Section]]:
     return (page_title or title), sections
 
 
+def parse_pdf(raw: bytes, fallback_title: str) -> tuple[str, list[Section]]:
+    """One section per page ("page 3"), so a citation says where in the PDF to look."""
+    import io
+    import logging
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # broken files are reported once, as a skip
+    try:
+        reader = PdfReader(io.BytesIO(raw))
+        if reader.is_encrypted:
+            raise UnreadableFile("encrypted PDF")
+        pages = [(page.extract_text() or "").strip() for page in reader.pages]
+        meta_title = (reader.metadata.title if reader.metadata else None) or ""
+    except UnreadableFile:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+        raise UnreadableFile(f"broken PDF ({type(exc).__name__}: {exc})") from None
+    sections = [Section(f"page {n}", " ".join(text.split())) for n, text in enumerate(pages, 1) if text]
+    return (" ".join(meta_title.split()) or fallback_title), sections
+
+
+def parse_bytes(raw: bytes, kind: str, fallback_title: str) -> tuple[str, list[Section]]:
+    """Title and sections of content of a known kind (markdown, text, html, pdf)."""
+    if kind == "pdf":
+        return parse_pdf(raw, fallback_title)
+    text = decode_text(raw)
+    if kind == "markdown":
+        return parse_markdown(text, fallback_title)
+    if kind == "html":
+        return parse_html(text, fallback_title)
+    return fallback_title, [Section("", text.strip())]
+
+
 def load_file(path: Path, source_id: str, url: str | None = None) -> SourceDocument:
     """Read one supported file; raises UnreadableFile with the reason to show."""
     kind = SUPPORTED_SUFFIXES.get(path.suffix.lower())
     if kind is None:
         raise UnreadableFile(f"unsupported file type '{path.suffix or path.name}'")
-    text = _read_text(path)
+    raw = _read_bytes(path, MAX_PDF_BYTES if kind == "pdf" else MAX_FILE_BYTES)
     fallback = path.stem.replace("-", " ").replace("_", " ").strip().capitalize()
-    if kind == "markdown":
-        title, sections = parse_markdown(text, fallback)
-    elif kind == "html":
-        title, sections = parse_html(text, fallback)
-    else:
-        title, sections = fallback, [Section("", text.strip())]
+    title, sections = parse_bytes(raw, kind, fallback)
     if not sections:
         raise UnreadableFile("no text content")
     mtime = datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).isoformat()

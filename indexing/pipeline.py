@@ -2,25 +2,26 @@
 
 Unchanged documents are not re-embedded, changed ones are replaced (new chunks are written before the
 old ones are removed, so a crash mid-run leaves the previous version searchable), and documents that
-disappeared from an indexed folder are deleted. Files that cannot be read are reported and their
-previously indexed version is kept: bad input never loses what was already indexed.
+disappeared from a source are deleted. Documents that cannot be read are reported and their previously
+indexed version is kept; a source that could not be listed in full deletes nothing. Bad input never
+loses what was already indexed.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.errors import CitebotError
 from core.settings import Settings
 from indexing.chunking import Chunk, chunk_document
-from indexing.documents import SourceDocument, Skipped, UnreadableFile, iter_files, load_file
+from indexing.documents import Skipped, SourceDocument
+from indexing.retrieval import mark_index_changed
+from indexing.sources.base import Harvest, ProgressFn, Source
+from indexing.sources.files import FileSource
 from indexing.store import manifest, open_collection
 
-ProgressFn = Callable[[str, int, int], None]  # (stage, done, total)
 EMBED_BATCH = 64
 
 
@@ -30,9 +31,12 @@ class IndexSummary:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    duplicates: int = 0
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
+    complete: bool = True  # False: the source could not be listed in full, so nothing was deleted
+    source: str = ""
     skipped: list[Skipped] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -46,14 +50,9 @@ def _metadata(doc: SourceDocument, chunk: Chunk) -> dict:
     meta = {
         "source_id": doc.source_id, "title": doc.title, "path": doc.path,
         "url": doc.url, "heading": chunk.heading, "content_hash": doc.content_hash,
-        "updated_at": doc.updated_at, "access": doc.access,
+        "updated_at": doc.updated_at, "access": doc.access, "channel_id": doc.channel_id,
     }
     return {k: v for k, v in meta.items() if v is not None}
-
-
-def _under(path: str, root: Path) -> bool:
-    root_s = str(root)
-    return path == root_s or path.startswith(root_s.rstrip(os.sep) + os.sep)
 
 
 def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, progress: ProgressFn) -> int:
@@ -65,7 +64,8 @@ def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, pr
     from indexing.embedder import get_embedder
 
     nodes = []
-    for doc in docs:
+    for done, doc in enumerate(docs, 1):
+        progress("chunking", done, len(docs))
         for chunk in chunk_document(doc, settings.chunk_chars):
             # The SOURCE relationship makes LlamaIndex store our document id as the chunk's doc_id.
             # Metadata (paths, hashes, dates) stays out of the embedded text: LlamaIndex would otherwise
@@ -85,34 +85,25 @@ def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, pr
     return len(nodes)
 
 
-def index_paths(paths: Sequence[Path], settings: Settings, progress: ProgressFn | None = None,
-                source_id: str | None = None) -> IndexSummary:
-    """Index files and folders; each given root scopes the deletion of vanished documents."""
+def index_paths(paths: Sequence[Path], settings: Settings, progress: ProgressFn | None = None) -> IndexSummary:
+    """Index files and folders given on the command line; each root scopes deletion of vanished files."""
+    return index_source(FileSource.adhoc(paths), settings, progress)
+
+
+def index_source(source: Source, settings: Settings, progress: ProgressFn | None = None) -> IndexSummary:
+    """Bring the index in line with one source: embed new and changed documents, delete vanished ones."""
     progress = progress or (lambda *_: None)
-    roots = [Path(p).expanduser() for p in paths]
-    missing = [str(p) for p in roots if not p.exists()]
-    if missing:
-        raise CitebotError(f"Path does not exist: {', '.join(missing)}. Nothing was indexed.")
     started = time.perf_counter()
-    summary = IndexSummary()
+    harvest = Harvest()
+    source.collect(harvest, progress)
     collection = open_collection(settings)
     known = manifest(collection)
-
-    loaded: dict[str, SourceDocument] = {}
-    skipped_paths: set[str] = set()
-    files = [(root.resolve(), f) for root in roots for f in iter_files(root)]
-    for done, (root, path) in enumerate(files, 1):
-        try:
-            doc = load_file(path, source_id=source_id or str(root))
-            loaded[doc.doc_id] = doc
-        except UnreadableFile as exc:
-            summary.skipped.append(Skipped(str(path), str(exc)))
-            skipped_paths.add(str(path.resolve()))
-        progress("reading", done, len(files))
+    summary = IndexSummary(source=source.name, skipped=harvest.skipped, duplicates=harvest.duplicates,
+                           complete=harvest.complete)
 
     changed: list[SourceDocument] = []
     stale_chunks: list[str] = []
-    for doc_id, doc in loaded.items():
+    for doc_id, doc in harvest.documents.items():
         before = known.get(doc_id)
         if before is None:
             summary.added += 1
@@ -123,18 +114,18 @@ def index_paths(paths: Sequence[Path], settings: Settings, progress: ProgressFn 
             stale_chunks.extend(before.chunk_ids)
         else:
             summary.unchanged += 1
-    for doc_id, before in known.items():
-        vanished = doc_id not in loaded and doc_id not in skipped_paths
-        if vanished and any(_under(before.path, r.resolve()) for r in roots) and not os.path.exists(before.path):
-            summary.deleted += 1
-            stale_chunks.extend(before.chunk_ids)
+    if harvest.complete:
+        for doc_id, before in known.items():
+            vanished = doc_id not in harvest.documents and doc_id not in harvest.kept_ids
+            if vanished and source.owns(before):
+                summary.deleted += 1
+                stale_chunks.extend(before.chunk_ids)
 
+    # New chunks go in before stale ones go out: an interrupted run leaves the old version searchable.
     summary.chunks_embedded = _write_chunks(collection, changed, settings, progress)
     for start in range(0, len(stale_chunks), 500):
         collection.delete(ids=stale_chunks[start:start + 500])
     if changed or stale_chunks:
-        from indexing.retrieval import mark_index_changed
-
         mark_index_changed(collection)
     summary.chunks_total = collection.count()
     summary.seconds = time.perf_counter() - started

@@ -6,12 +6,11 @@ hash, so the index and the record of "what we already embedded" can never disagr
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from core.errors import CitebotError
 from core.settings import Settings
+from indexing.sources.base import Indexed
 
 
 def open_collection(settings: Settings, create: bool = True):
@@ -42,22 +41,13 @@ def open_collection(settings: Settings, create: bool = True):
         return None
 
 
-@dataclass
-class IndexedDocument:
-    content_hash: str
-    path: str
-    chunk_ids: list[str] = field(default_factory=list)
-
-
-def manifest(collection) -> dict[str, IndexedDocument]:
-    """What is indexed now: document id → content hash, path and chunk ids."""
-    docs: dict[str, IndexedDocument] = {}
+def manifest(collection) -> dict[str, Indexed]:
+    """What is indexed now: document id → source, path, content hash and chunk ids."""
+    docs: dict[str, Indexed] = {}
     got = collection.get(include=["metadatas"])
-    grouped: dict[str, list[str]] = defaultdict(list)
     for chunk_id, meta in zip(got["ids"], got["metadatas"]):
         doc_id = meta["doc_id"]
-        grouped[doc_id].append(chunk_id)
-        docs.setdefault(doc_id, IndexedDocument(meta["content_hash"], meta.get("path", "")))
-    for doc_id, ids in grouped.items():
-        docs[doc_id].chunk_ids = ids
+        if doc_id not in docs:
+            docs[doc_id] = Indexed(doc_id, meta.get("source_id", ""), meta.get("path", ""), meta["content_hash"])
+        docs[doc_id].chunk_ids.append(chunk_id)
     return docs

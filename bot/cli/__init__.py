@@ -22,6 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("index")(index_cmd.index)
+app.command("sources")(index_cmd.sources)
 app.command("ask")(ask_cmd.ask)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(db_cmd.app, name="db")

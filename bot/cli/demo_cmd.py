@@ -17,11 +17,12 @@ def demo() -> None:
     from bot.answering.pipeline import Answerer
     from bot.demo import DEMO_QUESTIONS, HANDBOOK_DIR
     from core.settings import get_settings
+    from indexing.sources.files import FileSource
 
     settings = get_settings()
     console.print(Rule("citebot demo"))
     console.print(f"Indexing the sample handbook ({HANDBOOK_DIR}) ...", highlight=False)
-    summary = index_with_progress([HANDBOOK_DIR], settings, quiet=False)
+    summary = index_with_progress(FileSource.adhoc([HANDBOOK_DIR]), settings, quiet=False)
     console.print(f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
                   f"{summary.chunks_total} chunks in {summary.seconds:.1f} s", highlight=False)
     answerer = Answerer(settings)
@@ -35,6 +36,6 @@ def demo() -> None:
     console.print("\nTry next:\n"
                   "  citebot ask \"How long are database backups kept?\"\n"
                   "  citebot ask --json \"Who writes the status page updates?\"\n"
-                  "  citebot index PATH...     index your own docs (md, txt, html)\n"
+                  "  citebot index PATH...     index your own docs (md, txt, html, pdf)\n"
                   "  citebot audit list        review the answers above\n"
                   "  citebot audit show ID     one answer with its passages and scores", highlight=False)

@@ -1,4 +1,4 @@
-"""`citebot index PATH...`: incremental indexing of files and folders."""
+"""`citebot index`: incremental indexing of paths given on the command line or of configured sources."""
 
 from __future__ import annotations
 
@@ -10,33 +10,82 @@ from bot.cli.output import console, err_console, index_with_progress, print_json
 from core.errors import CitebotError
 
 
+def _report(summary, settings, failed: list) -> None:
+    console.print(f"[bold]{summary.source}[/bold]: {summary.added} added, {summary.updated} updated, "
+                  f"{summary.unchanged} unchanged, {summary.deleted} deleted, {len(summary.skipped)} skipped "
+                  f"in {summary.seconds:.1f} s; {summary.chunks_embedded} chunks embedded, "
+                  f"{summary.chunks_total} in the index ({settings.where()}).", highlight=False)
+    if not summary.complete:
+        err_console.print("  the source could not be listed in full: nothing was deleted from it this run",
+                          highlight=False)
+    for skipped in summary.skipped:
+        if skipped in failed:
+            continue  # reported once, as the command's error
+        err_console.print(f"  skipped {skipped.path}: {skipped.reason}", highlight=False, soft_wrap=True)
+
+
 def index(
-    paths: list[Path] = typer.Argument(..., help="Files or folders (.md, .txt, .html) to index."),
+    paths: list[Path] = typer.Argument(None, help="Files or folders (.md, .txt, .html, .pdf) to index. "
+                                       "Without paths, every source of the config file is indexed."),
+    source: str = typer.Option(None, "--source", "-s", help="Index only this configured source."),
+    url_template: str = typer.Option(None, "--url-template",
+                                     help="Link for files given as paths, e.g. "
+                                          "'https://git.example.com/docs/blob/main/{relpath}'."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
-    """Index files and folders incrementally.
+    """Index files, folders or configured sources (files, Slack, Slack exports, web pages) incrementally.
 
-    Unchanged files are not re-embedded, edited files are replaced, and files deleted from an indexed
-    folder are removed from the index. Unreadable files are skipped with a reason and the previously
-    indexed version of them is kept.
+    Unchanged documents are not re-embedded, edited ones are replaced, and documents gone from a source
+    are removed from the index. Unreadable ones are skipped with a reason and their previously indexed
+    version is kept. Sources are listed in citebot.toml (or CITEBOT_CONFIG); see `citebot sources`.
     """
     from core.settings import get_settings
+    from indexing.sources.config import find_source, load_sources
+    from indexing.sources.files import FileSource
 
     settings = get_settings()
-    summary = index_with_progress(paths, settings, quiet or as_json)
-    named_files = {str(p.resolve()) for p in paths if p.is_file()}
-    failed = [s for s in summary.skipped if str(Path(s.path).resolve()) in named_files]
-    if as_json:
-        print_json(summary.as_dict())
+    if paths and source:
+        raise CitebotError("Give either paths or --source, not both.")
+    if paths:
+        sources = [FileSource.adhoc(paths, url_template)]
+    elif source:
+        sources = [find_source(settings, source)]
     else:
-        console.print(f"Indexed in {summary.seconds:.1f} s: {summary.added} added, {summary.updated} updated, "
-                      f"{summary.unchanged} unchanged, {summary.deleted} deleted, {len(summary.skipped)} skipped; "
-                      f"{summary.chunks_embedded} chunks embedded, {summary.chunks_total} in the index "
-                      f"({settings.where()}).", highlight=False)
-        for skipped in summary.skipped:
-            if skipped not in failed:
-                err_console.print(f"  skipped {skipped.path}: {skipped.reason}", highlight=False, soft_wrap=True)
+        sources = load_sources(settings)
+        if not sources:
+            raise CitebotError("Nothing to index: give paths (`citebot index docs/`) or list sources in "
+                               "citebot.toml (see `citebot sources --help`).")
+    summaries = [index_with_progress(s, settings, quiet or as_json) for s in sources]
+    named_files = {str(p.expanduser().resolve()) for p in paths or [] if p.is_file()}
+    failed = [s for s in summaries[0].skipped if s.path in named_files]
+    if as_json:
+        print_json(summaries[0].as_dict() if len(summaries) == 1 else
+                   {"sources": [s.as_dict() for s in summaries]})
+    else:
+        for summary in summaries:
+            _report(summary, settings, failed)
     if failed:
         raise CitebotError(f"cannot index {failed[0].path}: {failed[0].reason}")
 
+
+def sources(as_json: bool = typer.Option(False, "--json", help="Print the sources as JSON.")) -> None:
+    """List the sources configured in citebot.toml (or the file in CITEBOT_CONFIG).
+
+    Each [[sources]] table has a unique `name` and a `type`: files (paths, url_template), slack
+    (channels; token from SLACK_BOT_TOKEN), slack_export (path, workspace_url) or web (urls).
+    """
+    from core.settings import get_settings
+    from indexing.sources.config import load_sources
+
+    settings = get_settings()
+    found = load_sources(settings)
+    if as_json:
+        print_json({"config": str(settings.config_path) if settings.config_path else None,
+                    "sources": [{"name": s.name, "type": type(s).__name__, "description": s.describe()}
+                                for s in found]})
+        return
+    if not found:
+        console.print("No sources configured: create citebot.toml or set CITEBOT_CONFIG.")
+    for s in found:
+        console.print(s.describe(), highlight=False)

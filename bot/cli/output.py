@@ -31,12 +31,12 @@ def print_answer(result: AnswerResult) -> None:
                   f"audit id: [bold]{result.audit_id}[/bold] · {latency}", highlight=False)
 
 
-def index_with_progress(paths, settings, quiet: bool):
-    """Index with a progress bar per stage (reading, embedding) on stderr; used by `index` and `demo`."""
-    from indexing.pipeline import index_paths
+def index_with_progress(source, settings, quiet: bool):
+    """Index one source with a progress bar per stage (reading, chunking, embedding) on stderr."""
+    from indexing.pipeline import index_source
 
     if quiet:
-        return index_paths(paths, settings)
+        return index_source(source, settings)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
@@ -48,4 +48,4 @@ def index_with_progress(paths, settings, quiet: bool):
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
-        return index_paths(paths, settings, progress)
+        return index_source(source, settings, progress)
