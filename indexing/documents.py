@@ -136,9 +136,11 @@ class _HTMLSections(HTMLParser):
         elif tag == "title":
             self._in_title = True
         elif tag in self.HEADINGS:
+            self._close_heading()
             self._newline()
             self._heading_level = self.HEADINGS[tag]
         elif tag in self.BLOCKS:
+            self._close_heading()  # broken HTML: a block inside an unclosed heading ends the heading
             self._newline()
 
     def handle_endtag(self, tag):
@@ -146,14 +148,24 @@ class _HTMLSections(HTMLParser):
             self._skip = max(0, self._skip - 1)
         elif tag == "title":
             self._in_title = False
-        elif tag in self.HEADINGS and self._heading_level:
-            text = " ".join("".join(self._current).split())
-            self._current = []
-            if text:
-                self.lines.append("#" * self._heading_level + " " + text)
-            self._heading_level = 0
+        elif tag in self.HEADINGS:
+            self._close_heading()
         elif tag in self.BLOCKS:
             self._newline()
+
+    def _close_heading(self) -> None:
+        if not self._heading_level:
+            return
+        text = " ".join("".join(self._current).split())
+        self._current = []
+        if text:
+            self.lines.append("#" * self._heading_level + " " + text)
+        self._heading_level = 0
+
+    def finish(self) -> None:
+        self.close()
+        self._close_heading()
+        self._newline()
 
     def handle_data(self, data):
         if self._skip:
@@ -174,8 +186,7 @@ def parse_html(text: str, fallback_title: str) -> tuple[str, list[Section]]:
     """HTML → the same heading-path sections as Markdown (headings become `#` lines)."""
     parser = _HTMLSections()
     parser.feed(text)
-    parser.close()
-    parser._newline()
+    parser.finish()
     title, sections = parse_markdown("\n\n".join(parser.lines), fallback_title)
     page_title = " ".join(parser.title.split())
     return (page_title or title), sections

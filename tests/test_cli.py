@@ -86,3 +86,30 @@ def test_demo_answers_one_page_two_page_and_unanswerable_questions(cli_env, home
     assert str(home / "chroma") in out and "citebot audit list" in out
     with sqlite3.connect(home / "audit.db") as conn:
         assert conn.execute("select count(*) from answers where user_id = 'demo'").fetchone()[0] == 3
+
+
+def test_configured_sources_index_one_by_name(cli_env, corpus, tmp_path):
+    config = tmp_path / "citebot.toml"
+    config.write_text(f'''
+[[sources]]
+name = "office"
+type = "files"
+paths = ["{corpus}"]
+url_template = "https://wiki.example.com/office/{{stem}}"
+
+[[sources]]
+name = "gone"
+type = "files"
+paths = ["{tmp_path / 'missing'}"]
+''')
+    env = {**cli_env, "CITEBOT_CONFIG": str(config)}
+    listed = json.loads(run(env, "sources", "--json").stdout)
+    assert [s["name"] for s in listed["sources"]] == ["office", "gone"]
+    proc = run(env, "index", "--source", "office", "--json")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert (summary["source"], summary["added"], summary["complete"]) == ("office", 3, True)
+    assert_clean_error(run(env, "index", "--source", "nope"), "No source named 'nope'. Configured sources: office, gone")
+    assert_clean_error(run(env, "index", "--source", "gone"), "path does not exist")
+    config.write_text("[[sources]]\nname = 'x'\ntype = 'ftp'\n")
+    assert_clean_error(run(env, "index"), "has type 'ftp'; use one of files, slack, slack_export, web")

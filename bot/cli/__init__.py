@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, index_cmd
+from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, eval_cmd, index_cmd
 from core.errors import CitebotError
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ app.command("ask")(ask_cmd.ask)
 app.command("demo")(demo_cmd.demo)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(eval_cmd.app, name="eval")
 
 
 def main() -> None:

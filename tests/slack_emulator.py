@@ -1,0 +1,264 @@
+"""A local Slack Web API over real HTTP that checks every call against Slack's published OpenAPI spec.
+
+Code under test talks to it through the real slack_sdk client (`SLACK_API_URL` / `base_url`), so
+pagination, rate limits and error handling are exercised end to end. Every request is validated
+against `../shared/slack-api-specs/web-api/slack_web_openapi_v2_without_examples.json`: the method
+must exist, be called with a verb the spec declares (or POST, which Slack accepts for every method and
+slack_sdk always uses), and send only declared parameters, with every
+required one present and each of the declared type. A call that breaks the spec is recorded in
+`violations` and answered `invalid_arguments`, so a test fails both ways.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlparse
+
+SPEC_PATH = (Path(__file__).resolve().parents[2] / "shared" / "slack-api-specs" / "web-api"
+             / "slack_web_openapi_v2_without_examples.json")
+
+
+@dataclass
+class Fault:
+    """Answer the `on_call`-th call of `method` from now on (1-based; any call when None) with an error."""
+
+    method: str
+    status: int = 200
+    error: str = "internal_error"
+    retry_after: int | None = None
+    on_call: int | None = None
+    times: int = 1
+    calls_before: int = 0
+
+
+@dataclass
+class Call:
+    method: str
+    verb: str
+    params: dict
+
+
+@dataclass
+class Channel:
+    id: str
+    name: str
+    is_private: bool = False
+    messages: list[dict] = field(default_factory=list)  # top-level messages and replies, any order
+
+
+def _check_type(value, kind: str, json_body: bool) -> bool:
+    text = str(value).lower() if not isinstance(value, (dict, list)) else None
+    if kind == "integer":
+        return isinstance(value, int) and not isinstance(value, bool) or (text or "").lstrip("-").isdigit()
+    if kind == "number":
+        try:
+            float(value)
+            return not isinstance(value, (bool, dict, list))
+        except (TypeError, ValueError):
+            return False
+    if kind == "boolean":
+        return isinstance(value, bool) or text in ("true", "false", "1", "0")
+    if kind == "string":  # Slack takes JSON arrays/objects for string params (blocks) in JSON bodies
+        return isinstance(value, str) or (json_body and isinstance(value, (list, dict)))
+    return True
+
+
+class SpecValidator:
+    def __init__(self, spec_path: Path = SPEC_PATH):
+        self.spec = json.loads(spec_path.read_text(encoding="utf-8"))
+
+    def problems(self, method: str, verb: str, params: dict, has_auth_header: bool, json_body: bool) -> list[str]:
+        operations = self.spec["paths"].get(f"/{method}")
+        if operations is None:
+            return [f"{method}: not a Slack Web API method"]
+        # Slack accepts POST for every method (slack_sdk always posts); GET only where the spec says so.
+        operation = operations.get(verb.lower()) or (operations.get("get") if verb == "POST" else None)
+        if operation is None:
+            return [f"{method}: the spec declares {sorted(operations)} but the call used {verb}"]
+        declared = {p["name"]: p for p in operation.get("parameters", [])}
+        found = []
+        for name, value in params.items():
+            if name not in declared:
+                found.append(f"{method}: undeclared parameter {name!r}")
+            elif not _check_type(value, declared[name].get("type", "string"), json_body):
+                found.append(f"{method}: {name}={value!r} is not a {declared[name].get('type')}")
+        for name, spec in declared.items():
+            if spec.get("required") and name not in params and not (name == "token" and has_auth_header):
+                found.append(f"{method}: required parameter {name!r} missing")
+        return found
+
+
+class SlackEmulator:
+    """`with SlackEmulator() as slack:` → `slack.api_url` for slack_sdk's `base_url`."""
+
+    def __init__(self, team_domain: str = "acme", spec_path: Path = SPEC_PATH):
+        self.validator = SpecValidator(spec_path)
+        self.team_domain = team_domain
+        self.channels: dict[str, Channel] = {}
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.faults: list[Fault] = []
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+
+    # --- workspace content -------------------------------------------------------------------
+    def add_channel(self, channel_id: str, name: str, is_private: bool = False) -> Channel:
+        self.channels[channel_id] = Channel(channel_id, name, is_private)
+        return self.channels[channel_id]
+
+    def add_thread(self, channel_id: str, ts: str, user: str, text: str,
+                   replies: list[tuple[str, str, str]] = (), **extra) -> None:
+        """A message and its replies, given as (ts, user, text)."""
+        channel = self.channels[channel_id]
+        root = {"type": "message", "ts": ts, "user": user, "text": text, **extra}
+        if replies:
+            root.update(thread_ts=ts, reply_count=len(replies), latest_reply=replies[-1][0])
+        channel.messages.append(root)
+        for reply_ts, reply_user, reply_text in replies:
+            channel.messages.append({"type": "message", "ts": reply_ts, "user": reply_user,
+                                     "text": reply_text, "thread_ts": ts, "parent_user_id": user})
+
+    def fail(self, method: str, **kwargs) -> None:
+        with self._lock:
+            self.faults.append(Fault(method, calls_before=self._counts.get(method, 0), **kwargs))
+
+    def count(self, method: str) -> int:
+        return sum(1 for c in self.calls if c.method == method)
+
+    # --- HTTP plumbing ---------------------------------------------------------------------
+    def __enter__(self) -> SlackEmulator:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server naming)
+                emulator._handle(self, "GET")
+
+            def do_POST(self):  # noqa: N802
+                emulator._handle(self, "POST")
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+
+    def _read_params(self, request: BaseHTTPRequestHandler) -> tuple[dict, bool]:
+        parsed = urlparse(request.path)
+        params = dict(parse_qsl(parsed.query, keep_blank_values=True))
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(length) if length else b""
+        content_type = request.headers.get("Content-Type", "")
+        if body and "application/json" in content_type:
+            params.update(json.loads(body))
+            return params, True
+        if body:
+            params.update(parse_qsl(body.decode(), keep_blank_values=True))
+        return params, False
+
+    def _handle(self, request: BaseHTTPRequestHandler, verb: str) -> None:
+        method = urlparse(request.path).path.removeprefix("/api/")
+        params, json_body = self._read_params(request)
+        auth = request.headers.get("Authorization", "")
+        with self._lock:
+            self.calls.append(Call(method, verb, params))
+            self._counts[method] = self._counts.get(method, 0) + 1
+            number = self._counts[method]
+            problems = self.validator.problems(method, verb, params, auth.startswith("Bearer xox"), json_body)
+            token = auth.removeprefix("Bearer ") or params.get("token", "")
+            if not problems and not str(token).startswith("xox"):
+                problems = [f"{method}: no xox token"]
+            self.violations.extend(problems)
+            fault = self._take_fault(method, number)
+        if problems:
+            return self._send(request, 200, {"ok": False, "error": "invalid_arguments", "detail": problems})
+        if fault:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+            error = "ratelimited" if fault.status == 429 else fault.error
+            return self._send(request, fault.status, {"ok": False, "error": error}, headers)
+        handler = getattr(self, "api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return self._send(request, 200, {"ok": False, "error": "unknown_method"})
+        with self._lock:
+            self._send(request, 200, handler(params))
+
+    def _take_fault(self, method: str, number: int) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method and fault.times > 0 and fault.on_call in (None, number - fault.calls_before):
+                fault.times -= 1
+                return fault
+        return None
+
+    @staticmethod
+    def _send(request, status: int, payload: dict, headers: dict | None = None) -> None:
+        body = json.dumps(payload).encode()
+        request.send_response(status)
+        request.send_header("Content-Type", "application/json; charset=utf-8")
+        request.send_header("Content-Length", str(len(body)))
+        for key, value in (headers or {}).items():
+            request.send_header(key, value)
+        request.end_headers()
+        request.wfile.write(body)
+
+    # --- Web API methods ------------------------------------------------------------------------
+    @staticmethod
+    def _page(items: list, params: dict, key: str) -> dict:
+        start = int(base64.b64decode(params["cursor"]).decode()) if params.get("cursor") else 0
+        limit = int(params.get("limit") or 100)
+        page = items[start:start + limit]
+        more = start + limit < len(items)
+        cursor = base64.b64encode(str(start + limit).encode()).decode() if more else ""
+        return {"ok": True, key: page, "has_more": more, "response_metadata": {"next_cursor": cursor}}
+
+    def _channel(self, params: dict) -> Channel | None:
+        return self.channels.get(params.get("channel", ""))
+
+    def api_auth_test(self, params: dict) -> dict:
+        return {"ok": True, "url": f"https://{self.team_domain}.slack.com/", "team": self.team_domain,
+                "user": "citebot", "team_id": "T0EMULATE", "user_id": "U0CITEBOT", "bot_id": "B0CITEBOT"}
+
+    def api_conversations_info(self, params: dict) -> dict:
+        channel = self._channel(params)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {"ok": True, "channel": {"id": channel.id, "name": channel.name, "is_private": channel.is_private,
+                                        "is_channel": not channel.is_private, "is_member": True}}
+
+    def api_conversations_history(self, params: dict) -> dict:
+        channel = self._channel(params)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        top = [m for m in channel.messages if m.get("thread_ts", m["ts"]) == m["ts"]]
+        return self._page(sorted(top, key=lambda m: float(m["ts"]), reverse=True), params, "messages")
+
+    def api_conversations_replies(self, params: dict) -> dict:
+        channel = self._channel(params)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = params.get("ts")
+        thread = [m for m in channel.messages if m["ts"] == ts or m.get("thread_ts") == ts]
+        if not thread:
+            return {"ok": False, "error": "thread_not_found"}
+        return self._page(sorted(thread, key=lambda m: float(m["ts"])), params, "messages")
+
+    def api_chat_getPermalink(self, params: dict) -> dict:  # noqa: N802 (Slack's method name)
+        channel = self._channel(params)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = params["message_ts"].replace(".", "")
+        return {"ok": True, "channel": channel.id,
+                "permalink": f"https://{self.team_domain}.slack.com/archives/{channel.id}/p{ts}"}
