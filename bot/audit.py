@@ -8,7 +8,7 @@ from sqlalchemy.orm import selectinload
 from bot.answering.result import AnswerResult
 from core.db import session_scope
 from core.errors import NotFoundError
-from core.models import Answer, RetrievedPassage
+from core.models import Answer, Feedback, RetrievedPassage
 
 
 def record_answer(engine: Engine, result: AnswerResult, user: str | None, channel: str | None,
@@ -46,3 +46,12 @@ def get_answer(engine: Engine, audit_id: str) -> Answer:
     if row is None:
         raise NotFoundError(f"No answer with audit id {audit_id!r}. See `citebot audit list`.")
     return row
+
+
+def record_feedback(engine: Engine, audit_id: str, user: str | None, verdict: str,
+                    reason: str | None = None) -> None:
+    """Attach a verdict to an answer; an unknown audit id is a NotFoundError, not a silent drop."""
+    with session_scope(engine) as session:
+        if session.get(Answer, audit_id) is None:
+            raise NotFoundError(f"No answer with audit id {audit_id!r}.")
+        session.add(Feedback(answer_id=audit_id, user_id=user, verdict=verdict, reason=reason))

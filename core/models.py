@@ -51,6 +51,9 @@ class Answer(Base):
     passages: Mapped[list[RetrievedPassage]] = relationship(
         back_populates="answer", cascade="all, delete-orphan", order_by="RetrievedPassage.rank"
     )
+    feedback: Mapped[list[Feedback]] = relationship(
+        back_populates="answer", cascade="all, delete-orphan", order_by="Feedback.created_at"
+    )
 
 
 class RetrievedPassage(Base):
@@ -70,3 +73,18 @@ class RetrievedPassage(Base):
     cited: Mapped[bool] = mapped_column(Boolean, default=False)
 
     answer: Mapped[Answer] = relationship(back_populates="passages")
+
+
+class Feedback(Base):
+    """What a person said about an answer: helpful / not helpful (with a reason) / escalated to a person."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    verdict: Mapped[str] = mapped_column(String(16), index=True)  # helpful | not_helpful | escalated
+    reason: Mapped[str | None] = mapped_column(String(32))  # wrong | outdated | incomplete | wrong_source
+
+    answer: Mapped[Answer] = relationship(back_populates="feedback")

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
     slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_admins: str = Field("", description="Comma-separated Slack user ids allowed to /reindex and /audit.")
+    escalation_channel: str | None = Field(None, description="Channel id where \"escalate to a person\" posts.")
+    redis_url: str | None = Field(None, description="redis://host:6379/0 to share event dedupe between replicas.")
 
     @field_validator("home")
     @classmethod
@@ -99,6 +102,10 @@ class Settings(BaseSettings):
     @property
     def adapters_dir(self) -> Path:
         return self.home / "adapters"
+
+    @property
+    def admin_ids(self) -> set[str]:
+        return {part.strip() for part in self.slack_admins.split(",") if part.strip()}
 
     def where(self) -> str:
         """Where the index lives, for messages to the user."""

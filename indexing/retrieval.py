@@ -37,6 +37,7 @@ class Passage:
     bm25_score: float
     rank: int = 0
     access: str = "public"
+    channel_id: str | None = None
 
     @property
     def body(self) -> str:
@@ -147,4 +148,5 @@ class HybridRetriever:
         return Passage(chunk_id=cid, doc_id=meta.get("doc_id", cid), title=meta.get("title", ""),
                        heading=meta.get("heading", ""), source=meta.get("path", ""), url=meta.get("url"),
                        text=c["text"], score=round(c["fused"], 6), dense_score=round(c["dense"] or 0.0, 4),
-                       bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"))
+                       bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"),
+                       channel_id=meta.get("channel_id"))

@@ -12,12 +12,18 @@ required one present and each of the declared type. A call that breaks the spec 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import itertools
 import json
 import threading
+import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qsl, urlparse
+from urllib.parse import parse_qsl, urlencode, urlparse
 
 SPEC_PATH = (Path(__file__).resolve().parents[2] / "shared" / "slack-api-specs" / "web-api"
              / "slack_web_openapi_v2_without_examples.json")
@@ -68,6 +74,11 @@ def _check_type(value, kind: str, json_body: bool) -> bool:
     return True
 
 
+# Bolt's per-request client sends the workspace's team_id with every call (needed by org-wide apps on
+# Enterprise Grid) and Slack accepts it on every method; the 2019 spec predates that and omits it.
+UNIVERSAL_PARAMS = {"team_id"}
+
+
 class SpecValidator:
     def __init__(self, spec_path: Path = SPEC_PATH):
         self.spec = json.loads(spec_path.read_text(encoding="utf-8"))
@@ -83,6 +94,8 @@ class SpecValidator:
         declared = {p["name"]: p for p in operation.get("parameters", [])}
         found = []
         for name, value in params.items():
+            if name in UNIVERSAL_PARAMS and name not in declared:
+                continue
             if name not in declared:
                 found.append(f"{method}: undeclared parameter {name!r}")
             elif not _check_type(value, declared[name].get("type", "string"), json_body):
@@ -96,9 +109,15 @@ class SpecValidator:
 class SlackEmulator:
     """`with SlackEmulator() as slack:` → `slack.api_url` for slack_sdk's `base_url`."""
 
-    def __init__(self, team_domain: str = "acme", spec_path: Path = SPEC_PATH):
+    BOT_USER = "U0CITEBOT"
+
+    def __init__(self, team_domain: str = "acme", spec_path: Path = SPEC_PATH, signing_secret: str = "s3cret"):
         self.validator = SpecValidator(spec_path)
         self.team_domain = team_domain
+        self.signing_secret = signing_secret
+        self.members: dict[str, list[str]] = {}
+        self.posted: list[dict] = []  # every chat.postMessage / postEphemeral, updated in place by chat.update
+        self._ts = itertools.count(1)
         self.channels: dict[str, Channel] = {}
         self.calls: list[Call] = []
         self.violations: list[str] = []
@@ -229,7 +248,7 @@ class SlackEmulator:
 
     def api_auth_test(self, params: dict) -> dict:
         return {"ok": True, "url": f"https://{self.team_domain}.slack.com/", "team": self.team_domain,
-                "user": "citebot", "team_id": "T0EMULATE", "user_id": "U0CITEBOT", "bot_id": "B0CITEBOT"}
+                "user": "citebot", "team_id": "T0EMULATE", "user_id": self.BOT_USER, "bot_id": "B0CITEBOT"}
 
     def api_conversations_info(self, params: dict) -> dict:
         channel = self._channel(params)
@@ -262,3 +281,88 @@ class SlackEmulator:
         ts = params["message_ts"].replace(".", "")
         return {"ok": True, "channel": channel.id,
                 "permalink": f"https://{self.team_domain}.slack.com/archives/{channel.id}/p{ts}"}
+
+    def api_conversations_members(self, params: dict) -> dict:
+        if self._channel(params) is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return self._page(self.members.get(params["channel"], []), params, "members")
+
+    def _new_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._ts):06d}"
+
+    @staticmethod
+    def _blocks(params: dict):
+        blocks = params.get("blocks")
+        return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+    def api_chat_postMessage(self, params: dict) -> dict:  # noqa: N802
+        if not params.get("text") and not params.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._new_ts()
+        message = {"type": "message", "ts": ts, "user": self.BOT_USER, "bot_id": "B0CITEBOT",
+                   "text": params.get("text", ""), "blocks": self._blocks(params),
+                   "channel": params["channel"], "thread_ts": params.get("thread_ts"), "kind": "message",
+                   "at": time.monotonic()}
+        self.posted.append(message)
+        channel = self.channels.get(params["channel"])
+        if channel is not None:
+            channel.messages.append({k: v for k, v in message.items() if v is not None and k not in ("kind", "at")})
+        return {"ok": True, "channel": params["channel"], "ts": ts,
+                "message": {"type": "message", "text": message["text"], "ts": ts, "user": self.BOT_USER}}
+
+    def api_chat_postEphemeral(self, params: dict) -> dict:  # noqa: N802
+        self.posted.append({"kind": "ephemeral", "channel": params["channel"], "user": params["user"],
+                            "text": params.get("text", ""), "blocks": self._blocks(params),
+                            "thread_ts": params.get("thread_ts"), "at": time.monotonic()})
+        return {"ok": True, "message_ts": self._new_ts()}
+
+    def api_chat_update(self, params: dict) -> dict:  # noqa: N802
+        for message in self.posted:
+            if message.get("ts") == params["ts"] and message["channel"] == params["channel"]:
+                message.update(text=params.get("text", ""), blocks=self._blocks(params), updated=time.monotonic())
+                message["edits"] = message.get("edits", 0) + 1
+                return {"ok": True, "channel": params["channel"], "ts": params["ts"], "text": message["text"],
+                        "message": {"text": message["text"]}}
+        return {"ok": False, "error": "message_not_found"}
+
+    def replies_to(self, channel: str, thread_ts: str) -> list[dict]:
+        return [m for m in self.posted if m.get("channel") == channel and m.get("thread_ts") == thread_ts]
+
+    # --- requests to the app (signed like Slack signs them) -------------------------------------
+    def _deliver(self, url: str, body: bytes, content_type: str, headers: dict | None = None,
+                 sign: bool = True, timestamp: int | None = None) -> tuple[int, bytes]:
+        stamp = str(timestamp if timestamp is not None else int(time.time()))
+        request_headers = {"Content-Type": content_type, **(headers or {})}
+        if sign:
+            base = b"v0:" + stamp.encode() + b":" + body
+            digest = hmac.new(self.signing_secret.encode(), base, hashlib.sha256).hexdigest()
+            request_headers.update({"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest}"})
+        request = urllib.request.Request(url, data=body, headers=request_headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def send_event(self, url: str, event: dict, event_id: str | None = None, retry_num: int | None = None,
+                   **kwargs) -> tuple[int, bytes]:
+        envelope = {"token": "legacy", "team_id": "T0EMULATE", "api_app_id": "A0CITEBOT", "type": "event_callback",
+                    "event": {"event_ts": event.get("ts", self._new_ts()), **event},
+                    "event_id": event_id or f"Ev{next(self._ts):08d}", "event_time": int(time.time()),
+                    "authorizations": [{"team_id": "T0EMULATE", "user_id": self.BOT_USER, "is_bot": True}]}
+        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
+        return self._deliver(url, json.dumps(envelope).encode(), "application/json", headers, **kwargs)
+
+    def send_command(self, url: str, command: str, text: str, user: str, channel: str, **kwargs):
+        form = {"command": command, "text": text, "user_id": user, "channel_id": channel, "team_id": "T0EMULATE",
+                "response_url": f"{self.api_url}response", "trigger_id": f"trig{next(self._ts)}"}
+        return self._deliver(url, urlencode(form).encode(), "application/x-www-form-urlencoded", **kwargs)
+
+    def send_action(self, url: str, action: dict, user: str, channel: str, message_ts: str,
+                    thread_ts: str | None = None, **kwargs):
+        payload = {"type": "block_actions", "team": {"id": "T0EMULATE"}, "user": {"id": user},
+                   "api_app_id": "A0CITEBOT", "trigger_id": f"trig{next(self._ts)}",
+                   "container": {"type": "message", "channel_id": channel, "message_ts": message_ts,
+                                 "thread_ts": thread_ts}, "channel": {"id": channel}, "actions": [action]}
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return self._deliver(url, body, "application/x-www-form-urlencoded", **kwargs)

@@ -8,12 +8,13 @@ routes say honestly that the docs do not answer and hand over to a person.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from bot.answering.escalation import escalation_reply
 from bot.answering.extractive import extract_answer
 from bot.answering.llm import GenerationError, Generator, make_generator
 from bot.answering.result import AnswerResult, Citation, Sentence
-from bot.answering.router import decide_route
+from bot.answering.router import RouteDecision, decide_route
 from bot.answering.tracing import TracedSentence, trace
 from bot.audit import record_answer
 from core.db import ensure_schema, get_engine
@@ -61,12 +62,28 @@ class Answerer:
         return "generative" if self.settings.llm == "openai" else "extractive"
 
     def ask(self, question: str, user: str | None = None, channel: str | None = None,
-            thread_ts: str | None = None) -> AnswerResult:
+            thread_ts: str | None = None, context: str | None = None,
+            allowed: Callable[[Passage], bool] | None = None, unhappy: bool = False) -> AnswerResult:
+        """Answer and audit one question.
+
+        `context` (earlier questions of the thread) is added to the retrieval query so "what about
+        staging?" finds the staging section; `allowed` drops passages the asker may not see (private
+        channels) before anything is routed or cited; `unhappy` (the user said the last answer was
+        wrong) hands the question to a person instead of answering again from the same docs.
+        """
         question = validate_question(question, self.settings)
         started = time.perf_counter()
-        passages = self.retriever.retrieve(question)
+        query = f"{context}\n{question}" if context else question
+        passages = self.retriever.retrieve(query, k=self.settings.top_k * (3 if allowed else 1))
+        if allowed:
+            passages = [p for p in passages if allowed(p)][:self.settings.top_k]
+            for rank, passage in enumerate(passages, 1):
+                passage.rank = rank
         retrieved = time.perf_counter()
         decision = decide_route(question, passages, self.settings)
+        if unhappy and decision.route != "escalate":
+            decision = RouteDecision("escalate", "the user was unhappy with an earlier answer in this thread",
+                                     decision.best_score)
         result = AnswerResult(question=question, answer="", route=decision.route,
                               route_reason=decision.reason, model="", passages=passages)
         if decision.route == "rag":
@@ -119,6 +136,14 @@ class Answerer:
         except CitebotError as exc:
             result.error, result.model = str(exc), "template"
         result.answer = escalation_reply(question, self.settings.escalation_contact, reason, generator)
+
+
+def record_failure(engine, question: str, error: str, user: str | None, channel: str | None,
+                   thread_ts: str | None) -> str:
+    """An answer that crashed still gets an audit row (and id) so the apology can point at it."""
+    result = AnswerResult(question=question[:10000], answer="", route="error", route_reason="exception while answering",
+                          model="none", error=error)
+    return record_answer(engine, result, user, channel, thread_ts)
 
 
 def _citations(passages: list[Passage]) -> list[Citation]:

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, eval_cmd, index_cmd
+from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, eval_cmd, index_cmd, serve_cmd
 from core.errors import CitebotError
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command("index")(index_cmd.index)
 app.command("sources")(index_cmd.sources)
 app.command("ask")(ask_cmd.ask)
 app.command("demo")(demo_cmd.demo)
+app.command("serve")(serve_cmd.serve)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(eval_cmd.app, name="eval")

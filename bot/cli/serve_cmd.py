@@ -1,0 +1,37 @@
+"""`citebot serve`: run the Slack app over Socket Mode (default) or HTTP."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from bot.cli.output import err_console
+
+
+def serve(
+    http: bool = typer.Option(False, "--http", help="Serve HTTP at /slack/events (+ /healthz) instead of "
+                                                   "Socket Mode."),
+    host: str = typer.Option("0.0.0.0", "--host", help="HTTP interface to listen on."),
+    port: int = typer.Option(3000, "--port", help="HTTP port."),
+) -> None:
+    """Run the Slack bot: answers mentions, DMs and thread follow-ups; /ask, /reindex, /citebot.
+
+    Socket Mode needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN. HTTP mode needs the
+    first two and a public URL pointing at /slack/events for events, interactivity and commands.
+    """
+    from bot.slack.app import build_app
+    from bot.slack.server import make_http_server, serve_socket_mode
+    from core.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = get_settings()
+    app = build_app(settings)
+    if http:
+        server = make_http_server(app, host, port)
+        err_console.print(f"citebot: serving Slack events on http://{host}:{port}/slack/events "
+                          f"(health: /healthz)", highlight=False)
+        server.serve_forever()
+    else:
+        err_console.print("citebot: connecting to Slack over Socket Mode…", highlight=False)
+        serve_socket_mode(app, settings.slack_app_token)

@@ -1,0 +1,90 @@
+"""Listeners for questions: @-mentions, direct messages and follow-ups in threads the bot is in.
+
+Bolt acks each event at once; the answer runs in a lazy listener: a placeholder is posted in the
+thread within a second, then edited in place into the answer. A crash inside answering still ends
+with a reply (a short apology with the audit id) and an audit row holding the error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+
+from bot.answering.pipeline import record_failure
+from bot.slack.blocks import PROGRESS_TEXT, answer_message, help_message, notice
+from bot.slack.conversation import needs_context, question_text, thread_context
+from bot.slack.services import Services
+from core.db import session_scope
+from core.errors import CitebotError
+from core.models import Answer
+
+log = logging.getLogger("citebot.slack")
+IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
+                    "thread_broadcast", "message_replied"}
+
+
+def _answered_here(services: Services, channel: str, thread_ts: str) -> bool:
+    """Whether the bot already answered in this thread (any replica: the audit log is shared)."""
+    if (channel, thread_ts) in services.threads:
+        return True
+    with session_scope(services.answerer.engine) as session:
+        found = session.scalar(select(Answer.id).where(Answer.channel_id == channel,
+                                                       Answer.thread_ts == thread_ts).limit(1))
+    return found is not None
+
+
+def answer_in_thread(services: Services, client, *, channel: str, user: str, text: str, ts: str,
+                     thread_ts: str | None) -> None:
+    thread = thread_ts or ts
+    question = question_text(text)
+    if not question:
+        client.chat_postMessage(channel=channel, thread_ts=thread, **help_message(services.is_admin(user)))
+        return
+    placeholder = client.chat_postMessage(channel=channel, thread_ts=thread, text=PROGRESS_TEXT)
+    context, unhappy = None, False
+    if thread_ts and thread_ts != ts:
+        replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50).get("messages", [])
+        earlier, unhappy = thread_context(replies, ts, services.bot_user_id)
+        context = earlier if needs_context(question) else None
+    try:
+        result = services.answerer.ask(
+            question, user=user, channel=channel, thread_ts=thread, context=context, unhappy=unhappy,
+            allowed=lambda passage: services.access.allows(passage, user, channel))
+        message = answer_message(result)
+    except CitebotError as exc:  # a question we refuse (too long): say why, like the CLI does
+        message = notice(str(exc))
+    except Exception as exc:  # noqa: BLE001 - the user must hear back; the audit log keeps the error
+        log.exception("answering failed")
+        audit_id = record_failure(services.answerer.engine, question, f"{type(exc).__name__}: {exc}", user,
+                                  channel, thread)
+        message = notice(f"Sorry, something went wrong while answering. The failure is logged with audit "
+                         f"id {audit_id}; {services.settings.escalation_contact} can look into it.")
+    services.threads.add((channel, thread))
+    client.chat_update(channel=channel, ts=placeholder["ts"], **message)
+
+
+def register(app, services: Services) -> None:
+    def ack_event(ack):
+        ack()
+
+    def on_mention(event, client):
+        answer_in_thread(services, client, channel=event["channel"], user=event.get("user", ""),
+                         text=event.get("text", ""), ts=event["ts"], thread_ts=event.get("thread_ts"))
+
+    def on_message(event, client):
+        if event.get("subtype") in IGNORED_SUBTYPES or event.get("bot_id") or not event.get("user"):
+            return  # edits, deletions and bots (ourselves included) never trigger an answer
+        if event.get("user") == services.bot_user_id:
+            return
+        text, channel = event.get("text", ""), event["channel"]
+        mentioned = services.bot_user_id and f"<@{services.bot_user_id}>" in text
+        if event.get("channel_type") == "im":
+            answer_in_thread(services, client, channel=channel, user=event["user"], text=text, ts=event["ts"],
+                             thread_ts=event.get("thread_ts"))
+        elif event.get("thread_ts") and not mentioned and _answered_here(services, channel, event["thread_ts"]):
+            answer_in_thread(services, client, channel=channel, user=event["user"], text=text, ts=event["ts"],
+                             thread_ts=event["thread_ts"])
+
+    app.event("app_mention")(ack=ack_event, lazy=[on_mention])
+    app.event("message")(ack=ack_event, lazy=[on_message])

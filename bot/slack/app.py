@@ -1,0 +1,61 @@
+"""Building the Bolt app: one client, the middleware, and every listener module registered.
+
+`build_app` is used by both entry points (HTTP and Socket Mode) and by the tests, which run the real
+app against the local Slack emulator.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from bot.answering.pipeline import Answerer
+from bot.slack import actions, answers, commands
+from bot.slack.access import ChannelAccess
+from bot.slack.dedupe import event_key, make_deduper
+from bot.slack.services import ReindexRunner, Services
+from core.errors import CitebotError
+from core.settings import Settings
+
+log = logging.getLogger("citebot.slack")
+
+
+def web_client(settings: Settings):
+    """slack_sdk client with 429 handling (it sleeps for Retry-After) pointed at SLACK_API_URL."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=30)
+    client.retry_handlers.extend([RateLimitErrorRetryHandler(max_retry_count=3),
+                                  ConnectionErrorRetryHandler(max_retry_count=2)])
+    return client
+
+
+def build_app(settings: Settings, answerer: Answerer | None = None, process_before_response: bool = False):
+    """The Bolt app; signature verification stays on (Bolt checks the signature and 5-minute window)."""
+    from slack_bolt import App, BoltResponse
+
+    if not settings.slack_bot_token or not settings.slack_signing_secret:
+        raise CitebotError("Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (from your Slack app's settings) "
+                           "to serve; see README \"Slack app\".")
+    client = web_client(settings)
+    app = App(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client,
+              process_before_response=process_before_response)
+    identity = client.auth_test()
+    services = Services(settings=settings, answerer=answerer or Answerer(settings), access=ChannelAccess(client),
+                        deduper=make_deduper(settings.redis_url), reindex=ReindexRunner(settings),
+                        bot_user_id=identity.get("user_id"))
+
+    @app.middleware
+    def drop_duplicates(body, next):  # noqa: A002 - Bolt passes `next` by that name
+        """A retried event (same event_id) gets a 200 and is dropped: it was or is being answered."""
+        key = event_key(body)
+        if key is not None and not services.deduper.first_time(key):
+            log.info("duplicate delivery of %s dropped", key)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    answers.register(app, services)
+    commands.register(app, services)
+    actions.register(app, services)
+    app.citebot_services = services  # for tests and the health endpoint
+    return app

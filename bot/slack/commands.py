@@ -1,0 +1,109 @@
+"""Slash commands: /ask, /reindex, /citebot (help, audit) and /audit.
+
+Each command acks within Slack's 3 s with a short text; the work runs in a lazy listener and replies
+ephemerally to the person who asked (chat.postEphemeral), except /reindex progress, which the channel
+sees as one message edited in place.
+"""
+
+from __future__ import annotations
+
+from bot.audit import get_answer, recent_answers
+from bot.slack.blocks import answer_message, escape, help_message, notice
+from bot.slack.services import Services
+from core.errors import CitebotError, NotFoundError
+
+
+def _ephemeral(client, body: dict, message: dict) -> None:
+    client.chat_postEphemeral(channel=body["channel_id"], user=body["user_id"], **message)
+
+
+def audit_text(services: Services, arg: str) -> str:
+    """`/citebot audit` (10 recent), `audit 25` (that many) or `audit ID` (one answer with sources)."""
+    engine = services.answerer.engine
+    if not arg or arg.isdigit():
+        rows = recent_answers(engine, limit=min(int(arg or 10), 50))
+        if not rows:
+            return "No answers logged yet."
+        return "\n".join(f"`{r.id}` {r.created_at:%Y-%m-%d %H:%M} *{r.route}* {escape(r.question[:80])}"
+                         for r in rows)
+    row = get_answer(engine, arg)
+    cited = [p for p in row.passages if p.cited] or row.passages[:3]
+    sources = "\n".join(f"[{p.rank}] {escape(p.title)} (score {p.score:.3f}) {p.url or escape(p.source)}"
+                        for p in cited)
+    return (f"*Q:* {escape(row.question)}\n*A:* {escape(row.answer)}\n*Route:* {row.route} ({escape(row.route_reason)})"
+            f" · model {row.model} · {row.total_ms:.0f} ms\n*Sources*\n{sources}")
+
+
+def register(app, services: Services) -> None:
+    def ack_ask(ack, body):
+        ack(text="Looking through the docs…" if body.get("text", "").strip() else "Usage: /ask QUESTION")
+
+    def ask(body, client):
+        question = body.get("text", "").strip()
+        if not question:
+            return
+        user, channel = body["user_id"], body["channel_id"]
+        try:
+            result = services.answerer.ask(question, user=user, channel=channel,
+                                           allowed=lambda p: services.access.allows(p, user, channel))
+            _ephemeral(client, body, answer_message(result, shareable=True))
+        except CitebotError as exc:
+            _ephemeral(client, body, notice(str(exc)))
+
+    def ack_reindex(ack, body):
+        if not services.is_admin(body["user_id"]):
+            ack(text="Only citebot admins can reindex (CITEBOT_SLACK_ADMINS).")
+        elif services.reindex.running:
+            ack(text=f"A reindex of {services.reindex.running} is already running; I'll post when it is done.")
+        else:
+            ack(text="Reindex starting…")
+
+    def reindex(body, client):
+        if not services.is_admin(body["user_id"]) or services.reindex.running:
+            return
+        source = body.get("text", "").strip() or None
+        channel = body["channel_id"]
+        status = client.chat_postMessage(channel=channel, text=f":arrows_counterclockwise: Reindexing "
+                                                                f"{source or 'all sources'}…")
+
+        def post(text: str) -> None:
+            client.chat_update(channel=channel, ts=status["ts"], text=text)
+
+        def done(summaries, seconds: float) -> None:
+            lines = [f"*{s.source}*: {s.added} added, {s.updated} updated, {s.deleted} deleted, "
+                     f"{s.unchanged} unchanged, {len(s.skipped)} skipped" for s in summaries]
+            post(f":white_check_mark: Reindex finished in {seconds:.1f} s\n" + "\n".join(lines))
+
+        def failed(reason: str) -> None:
+            post(f":x: Reindex failed: {reason}")
+
+        if not services.reindex.start(source, post, done, failed):
+            post("A reindex is already running; this one was not started.")
+
+    def ack_citebot(ack, body):
+        ack()
+
+    def citebot(body, client):
+        words = body.get("text", "").split()
+        sub, arg = (words[0].lower() if words else "help"), " ".join(words[1:])
+        _ephemeral(client, body, _citebot_reply(services, body["user_id"], sub, arg))
+
+    def audit(body, client):
+        _ephemeral(client, body, _citebot_reply(services, body["user_id"], "audit", body.get("text", "").strip()))
+
+    app.command("/ask")(ack=ack_ask, lazy=[ask])
+    app.command("/reindex")(ack=ack_reindex, lazy=[reindex])
+    app.command("/citebot")(ack=ack_citebot, lazy=[citebot])
+    app.command("/audit")(ack=ack_citebot, lazy=[audit])
+
+
+def _citebot_reply(services: Services, user: str, sub: str, arg: str) -> dict:
+    if sub == "audit":
+        if not services.is_admin(user):
+            return notice("Only citebot admins can read the audit log (CITEBOT_SLACK_ADMINS).")
+        try:
+            text = audit_text(services, arg)
+        except NotFoundError as exc:
+            return notice(str(exc))
+        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+    return help_message(services.is_admin(user))

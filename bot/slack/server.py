@@ -1,0 +1,57 @@
+"""Entry points: HTTP (events, interactivity and slash commands at /slack/events, plus /healthz) and
+Socket Mode (no public URL; needs SLACK_APP_TOKEN). Both serve the same Bolt app.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from core.errors import CitebotError
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args) -> None:  # Bolt logs what matters
+        pass
+
+
+def wsgi_app(app):
+    """Bolt's WSGI handler with a /healthz route in front of it."""
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+    bolt = SlackRequestHandler(app, path="/slack/events")
+
+    def handle(environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":
+            body = json.dumps({"ok": True}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return bolt(environ, start_response)
+
+    return handle
+
+
+def make_http_server(app, host: str, port: int):
+    """A threaded HTTP server (not yet serving); `server.serve_forever()` runs it."""
+    return make_server(host, port, wsgi_app(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+
+
+def serve_http_in_thread(app, host: str = "127.0.0.1", port: int = 0):
+    server = make_http_server(app, host, port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def serve_socket_mode(app, app_token: str | None) -> None:
+    if not app_token or not app_token.startswith("xapp-"):
+        raise CitebotError("Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token with connections:write); "
+                           "or run `citebot serve --http --port 3000` behind a public URL.")
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    SocketModeHandler(app, app_token).start()

@@ -1,0 +1,251 @@
+"""The real Bolt app over HTTP, driven by the local Slack emulator (signed requests, spec-checked calls)."""
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from bot.answering.pipeline import Answerer
+from bot.slack.app import build_app
+from bot.slack.blocks import MAX_BLOCKS, MESSAGE_LIMIT, SECTION_LIMIT, answer_message
+from bot.slack.server import serve_http_in_thread
+from core.db import session_scope
+from core.models import Answer, Feedback
+from core.settings import Settings
+from indexing.pipeline import index_paths, index_source
+from indexing.sources.slack_api import SlackApiSource
+from tests.slack_emulator import SlackEmulator
+
+ADMIN, USER, OUTSIDER = "UADMIN", "UALICE", "UBOB"
+
+
+def wait_for(predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    from tests.conftest import TINY_CORPUS
+
+    root = tmp_path_factory.mktemp("slackbot")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in TINY_CORPUS.items():
+        (corpus / name).write_text(text)
+    with SlackEmulator() as slack:
+        slack.add_channel("C0GENERAL", "general")
+        slack.add_channel("G0FINANCE", "finance", is_private=True)
+        slack.members["G0FINANCE"] = [USER]
+        slack.add_thread("G0FINANCE", "1700000000.000100", USER, "What is the corporate card limit for travel?",
+                         replies=[("1700000060.000100", ADMIN, "The corporate card limit for travel is 4000 euros "
+                                   "per trip, approved by finance.")])
+        settings = Settings(home=root / "home", slack_bot_token="xoxb-test", slack_signing_secret="s3cret",
+                            slack_api_url=slack.api_url, slack_admins=ADMIN, escalation_channel="C0GENERAL",
+                            config=root / "citebot.toml")
+        (root / "citebot.toml").write_text(f'[[sources]]\nname = "office"\ntype = "files"\npaths = ["{corpus}"]\n')
+        index_paths([corpus], settings)
+        index_source(SlackApiSource("slack", ["G0FINANCE"], "xoxb-test", slack.api_url), settings)
+        app = build_app(settings, Answerer(settings))
+        server = serve_http_in_thread(app)
+        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+        yield slack, url, app, settings
+        server.shutdown()
+        assert slack.violations == [], "every Web API call must follow Slack's OpenAPI spec"
+
+
+def mention(slack, url, text, channel="C0GENERAL", user=USER, **kwargs):
+    ts = slack._new_ts()
+    status, _ = slack.send_event(url, {"type": "app_mention", "user": user, "text": f"<@U0CITEBOT> {text}",
+                                       "ts": ts, "channel": channel}, **kwargs)
+    return status, ts
+
+
+def final_reply(slack, channel, thread_ts):
+    return wait_for(lambda: next((m for m in slack.replies_to(channel, thread_ts) if m.get("edits")), None))
+
+
+def test_mention_gets_progress_then_a_cited_answer_with_buttons(bot):
+    slack, url, _, _ = bot
+    sent = time.monotonic()
+    status, ts = mention(slack, url, "Where can I park my bicycle?")
+    assert status == 200
+    placeholder = wait_for(lambda: slack.replies_to("C0GENERAL", ts))[0]
+    assert placeholder["at"] - sent < 1.0 and "Looking" in placeholder["text"]
+    reply = final_reply(slack, "C0GENERAL", ts)
+    sections = [b["text"]["text"] for b in reply["blocks"] if b["type"] == "section"]
+    assert "basement" in sections[0] and "[1]" in sections[0]
+    assert sections[1].startswith("*Sources*\n[1]") and "Bicycle parking" in sections[1]
+    actions = next(b for b in reply["blocks"] if b["type"] == "actions")
+    assert [e["action_id"] for e in actions["elements"]] == ["feedback_helpful", "feedback_not_helpful", "escalate"]
+    assert len(slack.replies_to("C0GENERAL", ts)) == 1, "the placeholder is edited, not a second message"
+
+
+def test_retried_event_is_never_answered_twice(bot):
+    slack, url, _, _ = bot
+    ts = slack._new_ts()
+    event = {"type": "app_mention", "user": USER, "text": "<@U0CITEBOT> who descales the espresso machine?",
+             "ts": ts, "channel": "C0GENERAL"}
+    assert slack.send_event(url, event, event_id="EvRETRY1")[0] == 200
+    for retry in (1, 2):
+        assert slack.send_event(url, event, event_id="EvRETRY1", retry_num=retry)[0] == 200
+    final_reply(slack, "C0GENERAL", ts)
+    time.sleep(0.5)
+    assert len(slack.replies_to("C0GENERAL", ts)) == 1
+
+
+def test_unsigned_forged_and_stale_requests_are_rejected_without_reply(bot):
+    slack, url, _, _ = bot
+    before = len(slack.posted)
+    assert mention(slack, url, "forged?", sign=False)[0] == 401
+    assert mention(slack, url, "stale?", timestamp=int(time.time()) - 600)[0] == 401
+    original, slack.signing_secret = slack.signing_secret, "wrong"
+    try:
+        assert mention(slack, url, "wrong secret?")[0] == 401
+    finally:
+        slack.signing_secret = original
+    time.sleep(0.3)
+    assert len(slack.posted) == before
+
+
+def test_thread_follow_up_uses_the_earlier_question_and_bots_are_ignored(bot):
+    slack, url, _, _ = bot
+    status, root = mention(slack, url, "Where is the colour printer?")
+    final_reply(slack, "C0GENERAL", root)
+    follow = slack._new_ts()
+    slack.channels["C0GENERAL"].messages.append({"type": "message", "ts": root, "user": USER,
+                                                 "text": "<@U0CITEBOT> Where is the colour printer?"})
+    slack.channels["C0GENERAL"].messages.append({"type": "message", "ts": follow, "user": USER,
+                                                 "text": "and the toner?", "thread_ts": root})
+    slack.send_event(url, {"type": "message", "channel_type": "channel", "user": USER, "text": "and the toner?",
+                           "ts": follow, "thread_ts": root, "channel": "C0GENERAL"})
+    slack.send_event(url, {"type": "message", "channel_type": "channel", "bot_id": "B0OTHER", "user": "U0OTHER",
+                           "text": "I am another bot", "ts": slack._new_ts(), "thread_ts": root,
+                           "channel": "C0GENERAL"})
+    slack.send_event(url, {"type": "message", "subtype": "message_changed", "channel": "C0GENERAL",
+                           "ts": slack._new_ts(), "message": {"text": "edited"}})
+    answer = wait_for(lambda: [m for m in slack.replies_to("C0GENERAL", root) if m.get("edits")][1:])[0]
+    assert "C3" in answer["blocks"][0]["text"]["text"]
+    time.sleep(0.5)
+    assert len(slack.replies_to("C0GENERAL", root)) == 2
+
+
+def test_direct_message_is_answered(bot):
+    slack, url, _, _ = bot
+    slack.add_channel("D0ALICE", "alice-dm")
+    ts = slack._new_ts()
+    slack.send_event(url, {"type": "message", "channel_type": "im", "user": USER, "ts": ts, "channel": "D0ALICE",
+                           "text": "how many car spaces are there?"})
+    assert "six" in final_reply(slack, "D0ALICE", ts)["blocks"][0]["text"]["text"]
+
+
+def test_private_channel_thread_is_cited_only_to_its_members_in_place(bot):
+    slack, url, _, _ = bot
+    question = "What is the corporate card limit for travel?"
+    _, in_place = mention(slack, url, question, channel="G0FINANCE", user=USER)
+    member = final_reply(slack, "G0FINANCE", in_place)
+    assert "4000 euros" in json.dumps(member["blocks"])
+    _, public = mention(slack, url, question, channel="C0GENERAL", user=USER)
+    _, outsider = mention(slack, url, question, channel="C0GENERAL", user=OUTSIDER)
+    for ts in (public, outsider):
+        assert "4000" not in json.dumps(final_reply(slack, "C0GENERAL", ts)["blocks"])
+
+
+def test_feedback_buttons_land_in_the_audit_log_and_escalation_posts(bot):
+    slack, url, app, settings = bot
+    _, ts = mention(slack, url, "Where are spare toner cartridges?")
+    reply = final_reply(slack, "C0GENERAL", ts)
+    actions = next(b for b in reply["blocks"] if b["type"] == "actions")["elements"]
+    audit_id = actions[0]["value"]
+    slack.send_action(url, {"action_id": "feedback_helpful", "value": audit_id, "type": "button"}, USER,
+                      "C0GENERAL", reply["ts"], ts)
+    option = next(o for o in actions[1]["options"] if o["value"].endswith(":outdated"))
+    slack.send_action(url, {"action_id": "feedback_not_helpful", "type": "static_select", "selected_option": option},
+                      OUTSIDER, "C0GENERAL", reply["ts"], ts)
+    slack.send_action(url, {"action_id": "escalate", "value": audit_id, "type": "button"}, OUTSIDER,
+                      "C0GENERAL", reply["ts"], ts)
+    engine = app.citebot_services.answerer.engine
+
+    def verdicts():
+        with session_scope(engine) as session:
+            return sorted((f.verdict, f.reason) for f in session.query(Feedback).filter_by(answer_id=audit_id))
+    assert wait_for(lambda: len(verdicts()) == 3 and verdicts()) == [
+        ("escalated", None), ("helpful", None), ("not_helpful", "outdated")]
+    assert wait_for(lambda: [m for m in slack.posted if m["kind"] == "message" and audit_id in m["text"]
+                             and settings.escalation_contact in m["text"]])
+
+
+def test_ask_command_is_ephemeral_and_shareable(bot):
+    slack, url, _, _ = bot
+    status, body = slack.send_command(url, "/ask", "Where is the colour printer?", USER, "C0GENERAL")
+    assert status == 200 and b"Looking" in body
+    ephemeral = wait_for(lambda: [m for m in slack.posted if m["kind"] == "ephemeral" and m["user"] == USER
+                                  and "Gutenberg" in json.dumps(m["blocks"])])[-1]
+    share = next(b for b in ephemeral["blocks"] if b["type"] == "actions")["elements"][-1]
+    assert share["action_id"] == "share_answer"
+    slack.send_action(url, {"action_id": "share_answer", "value": share["value"], "type": "button"}, USER,
+                      "C0GENERAL", "1.000001")
+    shared = wait_for(lambda: [m for m in slack.posted if m["kind"] == "message" and "asked:" in m["text"]
+                               and "Gutenberg" in m["text"]])
+    assert shared[-1]["thread_ts"] is None
+
+
+def test_reindex_is_for_admins_and_reports_a_summary(bot):
+    slack, url, app, _ = bot
+    status, body = slack.send_command(url, "/reindex", "", USER, "C0GENERAL")
+    assert b"Only citebot admins" in body
+    status, body = slack.send_command(url, "/reindex", "office", ADMIN, "C0GENERAL")
+    assert status == 200 and b"starting" in body
+    done = wait_for(lambda: [m for m in slack.posted if "Reindex finished" in m.get("text", "")])
+    assert "*office*: 0 added, 0 updated, 0 deleted, 3 unchanged" in done[-1]["text"]
+    runner = app.citebot_services.reindex
+    runner._lock.acquire()
+    runner.running = "office"
+    try:
+        _, body = slack.send_command(url, "/reindex", "office", ADMIN, "C0GENERAL")
+        assert b"already running" in body
+    finally:
+        runner.running = None
+        runner._lock.release()
+
+
+def test_citebot_audit_is_admin_only_and_help_works(bot):
+    slack, url, _, _ = bot
+    slack.send_command(url, "/citebot", "audit 3", USER, "C0GENERAL")
+    slack.send_command(url, "/citebot", "audit 3", ADMIN, "C0GENERAL")
+    slack.send_command(url, "/citebot", "help", USER, "C0GENERAL")
+    refused = wait_for(lambda: [m for m in slack.posted if m["kind"] == "ephemeral" and m["user"] == USER
+                                and "Only citebot admins" in m["text"]])
+    listing = wait_for(lambda: [m for m in slack.posted if m["kind"] == "ephemeral" and m["user"] == ADMIN
+                                and "*rag*" in m["text"]])
+    assert refused and listing[-1]["text"].count("\n") == 2
+    assert wait_for(lambda: [m for m in slack.posted if "/ask QUESTION" in m.get("text", "")])
+
+
+def test_health_endpoint(bot):
+    _, url, _, _ = bot
+    with urllib.request.urlopen(url.replace("/slack/events", "/healthz")) as response:
+        assert response.status == 200 and json.load(response) == {"ok": True}
+
+
+def test_long_answers_respect_slack_limits():
+    from bot.answering.result import AnswerResult, Citation
+
+    result = AnswerResult(question="q", answer=("A very long sentence about deployments. " * 1500), route="rag",
+                          route_reason="", model="m", audit_id="abc123",
+                          citations=[Citation(n=i, title=f"Doc {i}", source="s", url=f"https://x/{i}",
+                                              chunk_id=f"c{i}", score=0.5) for i in range(1, 6)])
+    message = answer_message(result)
+    blocks = message["blocks"]
+    assert len(blocks) <= MAX_BLOCKS and len(message["text"]) <= 3000
+    texts = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert all(len(t) <= SECTION_LIMIT for t in texts)
+    assert sum(len(t) for t in texts) <= MESSAGE_LIMIT
+    assert "truncated" in texts[-1] and "abc123" in texts[-1]
+    assert blocks[-1]["type"] == "actions"
