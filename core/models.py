@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -88,3 +88,19 @@ class Feedback(Base):
     reason: Mapped[str | None] = mapped_column(String(32))  # wrong | outdated | incomplete | wrong_source
 
     answer: Mapped[Answer] = relationship(back_populates="feedback")
+
+
+class ResolvedThread(Base):
+    """A Slack thread someone marked resolved: indexed as knowledge and kept as tuning data."""
+
+    __tablename__ = "resolved_threads"
+    __table_args__ = (UniqueConstraint("channel_id", "thread_ts", name="uq_resolved_thread"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    channel_id: Mapped[str] = mapped_column(String(64))
+    thread_ts: Mapped[str] = mapped_column(String(32))
+    permalink: Mapped[str | None] = mapped_column(Text)
+    marked_by: Mapped[str | None] = mapped_column(String(64))
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    messages_json: Mapped[str] = mapped_column(Text)  # the thread as Slack returned it, for the tuning dataset

@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
     slack_admins: str = Field("", description="Comma-separated Slack user ids allowed to /reindex and /audit.")
     escalation_channel: str | None = Field(None, description="Channel id where \"escalate to a person\" posts.")
+    resolved_reaction: str = Field("white_check_mark",
+                                   description="Reaction name that marks a Slack thread resolved.")
     redis_url: str | None = Field(None, description="redis://host:6379/0 to share event dedupe between replicas.")
 
     @field_validator("home")

@@ -38,6 +38,7 @@ class Passage:
     rank: int = 0
     access: str = "public"
     channel_id: str | None = None
+    source_id: str = ""
 
     @property
     def body(self) -> str:
@@ -149,4 +150,4 @@ class HybridRetriever:
                        heading=meta.get("heading", ""), source=meta.get("path", ""), url=meta.get("url"),
                        text=c["text"], score=round(c["fused"], 6), dense_score=round(c["dense"] or 0.0, 4),
                        bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"),
-                       channel_id=meta.get("channel_id"))
+                       channel_id=meta.get("channel_id"), source_id=meta.get("source_id", ""))

@@ -13,7 +13,8 @@ from bot.slack.server import serve_http_in_thread
 from core.db import session_scope
 from core.models import Answer, Feedback
 from core.settings import Settings
-from indexing.pipeline import index_paths, index_source
+from indexing.pipeline import index_source
+from indexing.sources.config import find_source
 from indexing.sources.slack_api import SlackApiSource
 from tests.slack_emulator import SlackEmulator
 
@@ -49,8 +50,19 @@ def bot(tmp_path_factory):
         settings = Settings(home=root / "home", slack_bot_token="xoxb-test", slack_signing_secret="s3cret",
                             slack_api_url=slack.api_url, slack_admins=ADMIN, escalation_channel="C0GENERAL",
                             config=root / "citebot.toml")
-        (root / "citebot.toml").write_text(f'[[sources]]\nname = "office"\ntype = "files"\npaths = ["{corpus}"]\n')
-        index_paths([corpus], settings)
+        (root / "citebot.toml").write_text(f'''[[sources]]
+name = "office"
+type = "files"
+paths = ["{corpus}"]
+
+[channels.C0AUTO]
+auto_answer = true
+reply = "ephemeral"
+sources = ["office"]
+escalate_to = "@facilities"
+require_citations = true
+''')
+        index_source(find_source(settings, "office"), settings)
         index_source(SlackApiSource("slack", ["G0FINANCE"], "xoxb-test", slack.api_url), settings)
         app = build_app(settings, Answerer(settings))
         server = serve_http_in_thread(app)
@@ -249,3 +261,56 @@ def test_long_answers_respect_slack_limits():
     assert sum(len(t) for t in texts) <= MESSAGE_LIMIT
     assert "truncated" in texts[-1] and "abc123" in texts[-1]
     assert blocks[-1]["type"] == "actions"
+
+
+def test_checkmark_reaction_makes_a_thread_a_cited_source(bot):
+    slack, url, _, _ = bot
+    slack.add_thread("C0GENERAL", "1700001000.000100", USER, "The lab door keeps beeping, what do I do?",
+                     replies=[("1700001060.000100", ADMIN, "Hold the lab door reset button for ten seconds; "
+                               "the beeping stops and the door re-arms.")])
+    slack.send_event(url, {"type": "reaction_added", "user": ADMIN, "reaction": "white_check_mark",
+                           "item": {"type": "message", "channel": "C0GENERAL", "ts": "1700001060.000100"},
+                           "ts": slack._new_ts()})
+    wait_for(lambda: [m for m in slack.posted if "Saved as a resolved thread" in m.get("text", "")])
+    _, ts = mention(slack, url, "How do I stop the lab door beeping?")
+    reply = final_reply(slack, "C0GENERAL", ts)
+    assert "reset button" in json.dumps(reply["blocks"])
+    assert "https://acme.slack.com/archives/C0GENERAL/p1700001000000100" in json.dumps(reply["blocks"])
+
+
+def test_empty_mention_gets_help_and_a_40kb_message_a_clear_refusal(bot):
+    slack, url, _, _ = bot
+    _, empty = mention(slack, url, "")
+    assert "/ask QUESTION" in wait_for(lambda: slack.replies_to("C0GENERAL", empty))[0]["text"]
+    _, huge = mention(slack, url, "why " * 10000)
+    assert "limit is 4,000" in final_reply(slack, "C0GENERAL", huge)["text"]
+
+
+def test_unknown_event_types_are_acknowledged_and_ignored(bot):
+    slack, url, _, _ = bot
+    before = len(slack.posted)
+    status, _ = slack.send_event(url, {"type": "team_join", "user": {"id": "UNEW"}})
+    assert status == 200
+    time.sleep(0.3)
+    assert len(slack.posted) == before
+
+
+def test_channel_config_auto_answers_ephemerally_from_its_sources_only(bot):
+    slack, url, _, _ = bot
+    slack.add_channel("C0AUTO", "office-help")
+    slack.members["G0FINANCE"].append("UCAROL")
+
+    def post(text, user="UCAROL"):
+        slack.send_event(url, {"type": "message", "channel_type": "channel", "user": user, "text": text,
+                               "ts": slack._new_ts(), "channel": "C0AUTO"})
+    post("Where do bicycles go?")
+    post("Lunch was great today")
+    post("What is the corporate card limit for travel?")  # only in a Slack source this channel does not search
+    answer = wait_for(lambda: [m for m in slack.posted if m["channel"] == "C0AUTO"])
+    assert answer[0]["kind"] == "ephemeral" and answer[0]["user"] == "UCAROL"
+    assert "basement" in answer[0]["blocks"][0]["text"]["text"]
+    time.sleep(1.5)
+    assert len([m for m in slack.posted if m["channel"] == "C0AUTO"]) == 1
+    slack.send_command(url, "/citebot", "config", "UCAROL", "C0AUTO")
+    config = wait_for(lambda: [m for m in slack.posted if "settings for this channel" in m.get("text", "")])
+    assert "auto_answer: True" in config[-1]["text"] and "escalate_to: @facilities" in config[-1]["text"]

@@ -63,14 +63,17 @@ class Answerer:
 
     def ask(self, question: str, user: str | None = None, channel: str | None = None,
             thread_ts: str | None = None, context: str | None = None,
-            allowed: Callable[[Passage], bool] | None = None, unhappy: bool = False) -> AnswerResult:
+            allowed: Callable[[Passage], bool] | None = None, unhappy: bool = False,
+            contact: str | None = None) -> AnswerResult:
         """Answer and audit one question.
 
         `context` (earlier questions of the thread) is added to the retrieval query so "what about
         staging?" finds the staging section; `allowed` drops passages the asker may not see (private
         channels) before anything is routed or cited; `unhappy` (the user said the last answer was
-        wrong) hands the question to a person instead of answering again from the same docs.
+        wrong) hands the question to a person instead of answering again from the same docs; `contact`
+        overrides CITEBOT_ESCALATION_CONTACT (per-channel escalation groups).
         """
+        contact = contact or self.settings.escalation_contact
         question = validate_question(question, self.settings)
         started = time.perf_counter()
         query = f"{context}\n{question}" if context else question
@@ -91,11 +94,11 @@ class Answerer:
         elif decision.route == "abstain":
             result.answer = ("I found only loosely related docs, so I won't guess an answer. "
                              "The closest sources are listed below; "
-                             f"{self.settings.escalation_contact} can help if they don't answer it.")
+                             f"{contact} can help if they don't answer it.")
             result.citations = _citations(passages[:3])
             result.model = "none"
         else:
-            self._escalate(result, question, decision.reason)
+            self._escalate(result, question, decision.reason, contact)
         done = time.perf_counter()
         result.latency_ms = {"retrieve": (retrieved - started) * 1000, "generate": (done - retrieved) * 1000,
                              "total": (done - started) * 1000}
@@ -128,14 +131,14 @@ class Answerer:
                                        max_tokens=220)
         return [s for s in trace(text, passages, self.settings.support_threshold) if s.supported]
 
-    def _escalate(self, result: AnswerResult, question: str, reason: str) -> None:
+    def _escalate(self, result: AnswerResult, question: str, reason: str, contact: str) -> None:
         generator = None
         try:
             generator = self.generator
             result.model = generator.name
         except CitebotError as exc:
             result.error, result.model = str(exc), "template"
-        result.answer = escalation_reply(question, self.settings.escalation_contact, reason, generator)
+        result.answer = escalation_reply(question, contact, reason, generator)
 
 
 def record_failure(engine, question: str, error: str, user: str | None, channel: str | None,

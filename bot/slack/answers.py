@@ -35,22 +35,28 @@ def _answered_here(services: Services, channel: str, thread_ts: str) -> bool:
 
 
 def answer_in_thread(services: Services, client, *, channel: str, user: str, text: str, ts: str,
-                     thread_ts: str | None) -> None:
+                     thread_ts: str | None, auto: bool = False) -> None:
+    """Answer one message; `auto` is an unprompted answer to a question posted in an auto-answer channel."""
     thread = thread_ts or ts
+    config = services.channels.for_channel(channel)
+    ephemeral = config.reply == "ephemeral"
     question = question_text(text)
     if not question:
         client.chat_postMessage(channel=channel, thread_ts=thread, **help_message(services.is_admin(user)))
         return
-    placeholder = client.chat_postMessage(channel=channel, thread_ts=thread, text=PROGRESS_TEXT)
+    placeholder = None if ephemeral or auto else client.chat_postMessage(channel=channel, thread_ts=thread,
+                                                                          text=PROGRESS_TEXT)
     context, unhappy = None, False
     if thread_ts and thread_ts != ts:
         replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50).get("messages", [])
         earlier, unhappy = thread_context(replies, ts, services.bot_user_id)
         context = earlier if needs_context(question) else None
     try:
-        result = services.answerer.ask(
-            question, user=user, channel=channel, thread_ts=thread, context=context, unhappy=unhappy,
-            allowed=lambda passage: services.access.allows(passage, user, channel))
+        result = services.answerer.ask(question, user=user, channel=channel, thread_ts=thread, context=context,
+                                       unhappy=unhappy, allowed=services.allowed(user, channel),
+                                       contact=config.escalate_to)
+        if auto and (result.route != "rag" or (config.require_citations and not result.citations)):
+            return  # nobody asked us: speak up only with a cited answer (still in the audit log)
         message = answer_message(result)
     except CitebotError as exc:  # a question we refuse (too long): say why, like the CLI does
         message = notice(str(exc))
@@ -61,7 +67,12 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         message = notice(f"Sorry, something went wrong while answering. The failure is logged with audit "
                          f"id {audit_id}; {services.settings.escalation_contact} can look into it.")
     services.threads.add((channel, thread))
-    client.chat_update(channel=channel, ts=placeholder["ts"], **message)
+    if ephemeral:
+        client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, **message)
+    elif placeholder is None:
+        client.chat_postMessage(channel=channel, thread_ts=thread, **message)
+    else:
+        client.chat_update(channel=channel, ts=placeholder["ts"], **message)
 
 
 def register(app, services: Services) -> None:
@@ -85,6 +96,10 @@ def register(app, services: Services) -> None:
         elif event.get("thread_ts") and not mentioned and _answered_here(services, channel, event["thread_ts"]):
             answer_in_thread(services, client, channel=channel, user=event["user"], text=text, ts=event["ts"],
                              thread_ts=event["thread_ts"])
+        elif (not event.get("thread_ts") and not mentioned and text.rstrip().endswith("?")
+              and services.channels.for_channel(channel).auto_answer):
+            answer_in_thread(services, client, channel=channel, user=event["user"], text=text, ts=event["ts"],
+                             thread_ts=None, auto=True)
 
     app.event("app_mention")(ack=ack_event, lazy=[on_mention])
     app.event("message")(ack=ack_event, lazy=[on_message])

@@ -7,10 +7,12 @@ app against the local Slack emulator.
 from __future__ import annotations
 
 import logging
+import re
 
 from bot.answering.pipeline import Answerer
-from bot.slack import actions, answers, commands
+from bot.slack import actions, answers, commands, resolved
 from bot.slack.access import ChannelAccess
+from bot.slack.channels import ChannelSettings
 from bot.slack.dedupe import event_key, make_deduper
 from bot.slack.services import ReindexRunner, Services
 from core.errors import CitebotError
@@ -43,7 +45,7 @@ def build_app(settings: Settings, answerer: Answerer | None = None, process_befo
     identity = client.auth_test()
     services = Services(settings=settings, answerer=answerer or Answerer(settings), access=ChannelAccess(client),
                         deduper=make_deduper(settings.redis_url), reindex=ReindexRunner(settings),
-                        bot_user_id=identity.get("user_id"))
+                        channels=ChannelSettings(settings), bot_user_id=identity.get("user_id"))
 
     @app.middleware
     def drop_duplicates(body, next):  # noqa: A002 - Bolt passes `next` by that name
@@ -57,5 +59,11 @@ def build_app(settings: Settings, answerer: Answerer | None = None, process_befo
     answers.register(app, services)
     commands.register(app, services)
     actions.register(app, services)
+    resolved.register(app, services)
+
+    @app.event(re.compile(".*"))
+    def ignore_other_events(ack):
+        """Event types we do not handle still get a 200, so Slack does not retry them."""
+        ack()
     app.citebot_services = services  # for tests and the health endpoint
     return app

@@ -115,7 +115,9 @@ def help_message(admin: bool) -> dict:
     lines = ["*citebot* answers from the team's docs and Slack threads and cites its sources.",
              "• Mention me or DM me a question; reply in the thread to follow up.",
              "• `/ask QUESTION`: a private answer you can share in the channel.",
-             "• Under every answer: *Helpful*, *Not helpful* (with a reason) and *Escalate to a person*."]
+             "• Under every answer: *Helpful*, *Not helpful* (with a reason) and *Escalate to a person*.",
+             "• React with :white_check_mark: on a solved thread to make it a source for later answers.",
+             "• `/citebot config`: how I behave in this channel."]
     if admin:
         lines += ["• `/reindex [SOURCE]`: update the index (admins).",
                   "• `/citebot audit [N|ID]`: recent answers or one answer with its sources (admins)."]

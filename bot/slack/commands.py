@@ -45,7 +45,8 @@ def register(app, services: Services) -> None:
         user, channel = body["user_id"], body["channel_id"]
         try:
             result = services.answerer.ask(question, user=user, channel=channel,
-                                           allowed=lambda p: services.access.allows(p, user, channel))
+                                           allowed=services.allowed(user, channel),
+                                           contact=services.channels.for_channel(channel).escalate_to)
             _ephemeral(client, body, answer_message(result, shareable=True))
         except CitebotError as exc:
             _ephemeral(client, body, notice(str(exc)))
@@ -86,7 +87,7 @@ def register(app, services: Services) -> None:
     def citebot(body, client):
         words = body.get("text", "").split()
         sub, arg = (words[0].lower() if words else "help"), " ".join(words[1:])
-        _ephemeral(client, body, _citebot_reply(services, body["user_id"], sub, arg))
+        _ephemeral(client, body, _citebot_reply(services, body["user_id"], sub, arg, body["channel_id"]))
 
     def audit(body, client):
         _ephemeral(client, body, _citebot_reply(services, body["user_id"], "audit", body.get("text", "").strip()))
@@ -97,7 +98,7 @@ def register(app, services: Services) -> None:
     app.command("/audit")(ack=ack_citebot, lazy=[audit])
 
 
-def _citebot_reply(services: Services, user: str, sub: str, arg: str) -> dict:
+def _citebot_reply(services: Services, user: str, sub: str, arg: str, channel: str = "") -> dict:
     if sub == "audit":
         if not services.is_admin(user):
             return notice("Only citebot admins can read the audit log (CITEBOT_SLACK_ADMINS).")
@@ -106,4 +107,7 @@ def _citebot_reply(services: Services, user: str, sub: str, arg: str) -> dict:
         except NotFoundError as exc:
             return notice(str(exc))
         return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+    if sub == "config":
+        text = f"*citebot settings for this channel*\n{services.channels.for_channel(channel).describe()}"
+        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
     return help_message(services.is_admin(user))

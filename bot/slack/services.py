@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from bot.answering.pipeline import Answerer
 from bot.slack.access import ChannelAccess
+from bot.slack.channels import ChannelSettings
 from core.settings import Settings
 
 ProgressPost = Callable[[str], None]
@@ -66,8 +67,14 @@ class Services:
     access: ChannelAccess
     deduper: object
     reindex: ReindexRunner
+    channels: ChannelSettings | None = None
     bot_user_id: str | None = None
     threads: set[tuple[str, str]] = field(default_factory=set)  # (channel, thread_ts) we answered in
 
     def is_admin(self, user: str | None) -> bool:
         return bool(user) and user in self.settings.admin_ids
+
+    def allowed(self, user: str | None, channel: str):
+        """The passage filter for one question: access rules plus the channel's source list."""
+        sources = self.channels.for_channel(channel).sources if self.channels else ()
+        return lambda p: (not sources or p.source_id in sources) and self.access.allows(p, user, channel)

@@ -75,3 +75,17 @@ class Source(ABC):
     def describe(self) -> str:
         """One line for `citebot sources` and error messages."""
         return f"{self.name} ({type(self).__name__})"
+
+
+class DocumentsSource(Source):
+    """Documents handed over one at a time (a thread marked resolved): added or updated, never pruned."""
+
+    def __init__(self, name: str, documents: list[SourceDocument]):
+        self.name, self.documents = name, documents
+
+    def collect(self, harvest: Harvest, progress: ProgressFn) -> None:
+        for doc in self.documents:
+            harvest.add(doc)
+
+    def owns(self, indexed: Indexed) -> bool:
+        return False  # other documents of this source were handed over earlier and stay
