@@ -1,6 +1,6 @@
 """How fast an edited document becomes searchable, in a running process (the bot's /reindex path).
 
-    .venv/bin/python benchmarks/update_latency.py
+    .venv/bin/python -m benchmarks.update_latency
 
 Indexes the demo handbook into a temporary home, then five times: appends a new fact to one page,
 re-indexes that page, and queries for the fact. Prints seconds from "index starts" to "the fact is

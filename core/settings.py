@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
     slack_admins: str = Field("", description="Comma-separated Slack user ids allowed to /reindex and /audit.")
     escalation_channel: str | None = Field(None, description="Channel id where \"escalate to a person\" posts.")
+    answer_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1, le=64,
+                                    description="Questions answered at once per bot process (default: half "
+                                    "the cores); the rest wait their turn, their progress message already up.")
     resolved_reaction: str = Field("white_check_mark",
                                    description="Reaction name that marks a Slack thread resolved.")
     redis_url: str | None = Field(None, description="redis://host:6379/0 to share event dedupe between replicas.")

@@ -314,3 +314,45 @@ def test_channel_config_auto_answers_ephemerally_from_its_sources_only(bot):
     slack.send_command(url, "/citebot", "config", "UCAROL", "C0AUTO")
     config = wait_for(lambda: [m for m in slack.posted if "settings for this channel" in m.get("text", "")])
     assert "auto_answer: True" in config[-1]["text"] and "escalate_to: @facilities" in config[-1]["text"]
+
+
+def test_replicas_sharing_redis_answer_a_retried_event_once(bot, tmp_path):
+    import secrets
+
+    slack, url_a, app_a, settings = bot
+    shared = settings.model_copy(update={"redis_url": "redis://127.0.0.1:6379/15"})
+    replicas = [build_app(shared, app_a.citebot_services.answerer) for _ in range(2)]
+    servers = [serve_http_in_thread(app) for app in replicas]
+    try:
+        urls = [f"http://127.0.0.1:{s.server_address[1]}/slack/events" for s in servers]
+        ts = slack._new_ts()
+        event = {"type": "app_mention", "user": USER, "text": "<@U0CITEBOT> what does error E7 mean?",
+                 "ts": ts, "channel": "C0GENERAL"}
+        event_id = f"EvREDIS{secrets.token_hex(4)}"
+        assert slack.send_event(urls[0], event, event_id=event_id)[0] == 200
+        assert slack.send_event(urls[1], event, event_id=event_id, retry_num=1)[0] == 200
+        final_reply(slack, "C0GENERAL", ts)
+        time.sleep(0.5)
+        assert len(slack.replies_to("C0GENERAL", ts)) == 1
+    finally:
+        for server in servers:
+            server.shutdown()
+
+
+def test_a_crash_while_answering_gets_an_apology_with_the_audit_id(bot, tmp_path):
+    slack, _, _, settings = bot
+    broken = settings.model_copy(update={"home": tmp_path / "home"})
+    index_source(find_source(broken, "office"), broken)
+    app = build_app(broken)
+    server = serve_http_in_thread(app)
+    try:
+        (broken.chroma_path / "chroma.sqlite3").write_bytes(b"not a database" * 100)  # a corrupted index
+        _, ts = mention(slack, f"http://127.0.0.1:{server.server_address[1]}/slack/events", "Where is the printer?")
+        reply = final_reply(slack, "C0GENERAL", ts)
+        assert reply["text"].startswith("Sorry, something went wrong")
+        audit_id = reply["text"].split("audit id ")[1].split(";")[0]
+        with session_scope(app.citebot_services.answerer.engine) as session:
+            row = session.get(Answer, audit_id)
+            assert row.route == "error" and row.error and row.question == "Where is the printer?"
+    finally:
+        server.shutdown()

@@ -50,6 +50,10 @@ class Answerer:
         self.retriever = HybridRetriever(settings)
         self._generator = generator
 
+    def warm_up(self) -> None:
+        """Load the embedder and the BM25 index now, so the first question does not pay for it."""
+        self.retriever.retrieve("warm up")
+
     @property
     def generator(self) -> Generator:
         if self._generator is None:

@@ -27,6 +27,7 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
     app = build_app(settings)
+    app.citebot_services.answerer.warm_up()
     if http:
         server = make_http_server(app, host, port)
         err_console.print(f"citebot: serving Slack events on http://{host}:{port}/slack/events "

@@ -52,9 +52,10 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         earlier, unhappy = thread_context(replies, ts, services.bot_user_id)
         context = earlier if needs_context(question) else None
     try:
-        result = services.answerer.ask(question, user=user, channel=channel, thread_ts=thread, context=context,
-                                       unhappy=unhappy, allowed=services.allowed(user, channel),
-                                       contact=config.escalate_to)
+        with services.answer_slots:
+            result = services.answerer.ask(question, user=user, channel=channel, thread_ts=thread,
+                                           context=context, unhappy=unhappy, allowed=services.allowed(user, channel),
+                                           contact=config.escalate_to)
         if auto and (result.route != "rag" or (config.require_citations and not result.citations)):
             return  # nobody asked us: speak up only with a cited answer (still in the audit log)
         message = answer_message(result)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from bot.answering.pipeline import Answerer
 from bot.slack import actions, answers, commands, resolved
@@ -19,6 +20,7 @@ from core.errors import CitebotError
 from core.settings import Settings
 
 log = logging.getLogger("citebot.slack")
+LISTENER_THREADS = 64
 
 
 def web_client(settings: Settings):
@@ -40,8 +42,11 @@ def build_app(settings: Settings, answerer: Answerer | None = None, process_befo
         raise CitebotError("Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (from your Slack app's settings) "
                            "to serve; see README \"Slack app\".")
     client = web_client(settings)
-    app = App(token=settings.slack_bot_token, signing_secret=settings.slack_signing_secret, client=client,
-              process_before_response=process_before_response)
+    # Lazy listeners wait for an answer slot; a roomy pool keeps the placeholder posts of queued
+    # questions from waiting behind them (Bolt's default pool has cpu_count + 4 workers).
+    app = App(signing_secret=settings.slack_signing_secret, client=client,
+              process_before_response=process_before_response,
+              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="citebot"))
     identity = client.auth_test()
     services = Services(settings=settings, answerer=answerer or Answerer(settings), access=ChannelAccess(client),
                         deduper=make_deduper(settings.redis_url), reindex=ReindexRunner(settings),

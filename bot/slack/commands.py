@@ -44,9 +44,10 @@ def register(app, services: Services) -> None:
             return
         user, channel = body["user_id"], body["channel_id"]
         try:
-            result = services.answerer.ask(question, user=user, channel=channel,
-                                           allowed=services.allowed(user, channel),
-                                           contact=services.channels.for_channel(channel).escalate_to)
+            with services.answer_slots:
+                result = services.answerer.ask(question, user=user, channel=channel,
+                                               allowed=services.allowed(user, channel),
+                                               contact=services.channels.for_channel(channel).escalate_to)
             _ephemeral(client, body, answer_message(result, shareable=True))
         except CitebotError as exc:
             _ephemeral(client, body, notice(str(exc)))

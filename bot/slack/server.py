@@ -14,6 +14,7 @@ from core.errors import CitebotError
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    request_queue_size = 256  # the default backlog of 5 resets connections when Slack sends a burst
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -70,6 +70,12 @@ class Services:
     channels: ChannelSettings | None = None
     bot_user_id: str | None = None
     threads: set[tuple[str, str]] = field(default_factory=set)  # (channel, thread_ts) we answered in
+    # CPU-bound answering shares few cores: running 50 at once starves the threads that ack and post
+    # progress, so answers queue here while acks and placeholders stay fast.
+    answer_slots: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.answer_slots = threading.BoundedSemaphore(self.settings.answer_concurrency)
 
     def is_admin(self, user: str | None) -> bool:
         return bool(user) and user in self.settings.admin_ids

@@ -1,0 +1,128 @@
+"""The Slack app in HTTP mode under load, through the local Slack emulator (no Slack needed).
+
+    .venv/bin/python -m benchmarks.slack_http [--events 50] [--retried 100]
+
+The bot runs as its own process (`citebot serve --http`), as in production; the emulator and the
+load generator share this one. Reports ack latency (p50/p99) for N concurrent mentions, time to the
+first visible progress message, time to the final answer (p50, under that load and for a single
+question), duplicate replies when every one of M events is delivered twice (the second time as
+Slack's retry), and the bot process's peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bot.demo import DEMO_QUESTIONS, HANDBOOK_DIR
+from core.settings import Settings
+from indexing.pipeline import index_paths
+from tests.slack_emulator import SlackEmulator
+
+QUESTIONS = [*DEMO_QUESTIONS[:2], "How long are database backups kept?", "Who writes the status page updates?",
+             "How do I get VPN access?", "When is the deploy freeze?"]
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def mention(slack, url, question, event_id=None, retry=None):
+    ts = slack._new_ts()
+    event = {"type": "app_mention", "user": "UBENCH", "text": f"<@U0CITEBOT> {question}", "ts": ts,
+             "channel": "C0BENCH"}
+    started = time.monotonic()
+    status, _ = slack.send_event(url, event, event_id=event_id)
+    ack_ms = (time.monotonic() - started) * 1000
+    if retry:
+        slack.send_event(url, event, event_id=event_id, retry_num=1)
+    return ts, started, ack_ms, status
+
+
+def wait_answers(slack, sent, timeout=900):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        replies = [slack.replies_to("C0BENCH", ts) for ts, *_ in sent]
+        if all(r and r[0].get("edits") for r in replies):
+            return replies
+        time.sleep(0.1)
+    raise SystemExit("answers did not arrive in time")
+
+
+def start_bot(slack, home: Path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "CITEBOT_HOME": str(home), "SLACK_BOT_TOKEN": "xoxb-bench",
+           "SLACK_SIGNING_SECRET": slack.signing_secret, "SLACK_API_URL": slack.api_url}
+    citebot = str(Path(sys.executable).parent / "citebot")
+    bot = subprocess.Popen([citebot, "serve", "--http", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(600):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return bot, f"http://127.0.0.1:{port}/slack/events"
+        except OSError:
+            time.sleep(0.1)
+    bot.kill()
+    raise SystemExit("citebot serve did not start")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=50)
+    parser.add_argument("--retried", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, SlackEmulator() as slack:
+        slack.add_channel("C0BENCH", "bench")
+        index_paths([HANDBOOK_DIR], Settings(home=Path(tmp)))
+        bot, url = start_bot(slack, Path(tmp))
+        single = mention(slack, url, QUESTIONS[0])
+        reply = wait_answers(slack, [single])[0][0]
+        single_answer = reply["updated"] - single[1]
+
+        with ThreadPoolExecutor(args.events) as pool:
+            sent = list(pool.map(lambda i: mention(slack, url, QUESTIONS[i % len(QUESTIONS)]), range(args.events)))
+        replies = wait_answers(slack, sent)
+        acks = [s[2] for s in sent]
+        progress = [r[0]["at"] - s[1] for r, s in zip(replies, sent)]
+        final = [r[0]["updated"] - s[1] for r, s in zip(replies, sent)]
+
+        with ThreadPoolExecutor(8) as pool:
+            retried = list(pool.map(lambda i: mention(slack, url, QUESTIONS[i % len(QUESTIONS)],
+                                                      event_id=f"EvBench{i}", retry=True), range(args.retried)))
+        replies = wait_answers(slack, retried)
+        time.sleep(1)
+        duplicates = sum(len(slack.replies_to("C0BENCH", ts)) - 1 for ts, *_ in retried)
+        assert slack.violations == [], slack.violations
+        rss = peak_rss_mb(bot.pid)
+        bot.terminate()
+    print(f"ack latency, {args.events} concurrent events: p50 {statistics.median(acks):.1f} ms, "
+          f"p99 {pct(acks, 99):.1f} ms")
+    print(f"first visible progress: p50 {statistics.median(progress) * 1000:.0f} ms, "
+          f"max {max(progress) * 1000:.0f} ms")
+    print(f"final answer: single question {single_answer:.2f} s; under {args.events} concurrent: "
+          f"p50 {statistics.median(final):.1f} s, max {max(final):.1f} s")
+    print(f"duplicate replies with {args.retried} events each delivered twice: {duplicates}")
+    print(f"peak memory of the bot process: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
