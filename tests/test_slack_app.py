@@ -356,3 +356,23 @@ def test_a_crash_while_answering_gets_an_apology_with_the_audit_id(bot, tmp_path
             assert row.route == "error" and row.error and row.question == "Where is the printer?"
     finally:
         server.shutdown()
+
+
+def test_socket_mode_answers_mentions_and_acks_envelopes(bot):
+    from bot.slack.server import connect_socket_mode
+
+    slack, _, _, settings = bot
+    app = build_app(settings)
+    handler = connect_socket_mode(app, "xapp-1-test")
+    try:
+        wait_for(slack.socket_connected, timeout=30)
+        ts = slack._new_ts()
+        envelope = slack.socket_event({"type": "app_mention", "user": USER, "ts": ts, "channel": "C0GENERAL",
+                                       "text": "<@U0CITEBOT> how many car spaces are there?"})
+        wait_for(lambda: envelope in slack.socket_acks, timeout=10)
+        assert "six" in final_reply(slack, "C0GENERAL", ts)["blocks"][0]["text"]["text"]
+        command = slack.send_over_socket("slash_commands", {"command": "/citebot", "text": "help", "user_id": USER,
+                                                            "channel_id": "C0GENERAL", "team_id": "T0EMULATE"})
+        wait_for(lambda: command in slack.socket_acks, timeout=10)
+    finally:
+        handler.close()

@@ -49,10 +49,24 @@ def serve_http_in_thread(app, host: str = "127.0.0.1", port: int = 0):
     return server
 
 
-def serve_socket_mode(app, app_token: str | None) -> None:
+def connect_socket_mode(app, app_token: str | None):
+    """Open the Socket Mode connection (apps.connections.open, then a WebSocket) and return the handler."""
     if not app_token or not app_token.startswith("xapp-"):
         raise CitebotError("Socket Mode needs SLACK_APP_TOKEN (an xapp- app-level token with connections:write); "
                            "or run `citebot serve --http --port 3000` behind a public URL.")
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    SocketModeHandler(app, app_token).start()
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()
+    return handler
+
+
+def serve_socket_mode(app, app_token: str | None) -> None:
+    """Connect and block until interrupted (the connection re-opens itself when Slack rotates it)."""
+    from threading import Event
+
+    handler = connect_socket_mode(app, app_token)
+    try:
+        Event().wait()
+    finally:
+        handler.close()
