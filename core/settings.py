@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
     slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
     slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_client_id: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_ID"),
+                                        description="Set (with SLACK_CLIENT_SECRET) for multi-workspace OAuth installs.")
+    slack_client_secret: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_SECRET"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
     slack_admins: str = Field("", description="Comma-separated Slack user ids allowed to /reindex and /audit.")
     escalation_channel: str | None = Field(None, description="Channel id where \"escalate to a person\" posts.")

@@ -2,10 +2,10 @@
 
 from alembic import context
 
-from core.models import Base
+from core.models import ALL_METADATA
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = ALL_METADATA
 
 
 def run_migrations_online() -> None:

@@ -47,6 +47,7 @@ class Call:
     method: str
     verb: str
     params: dict
+    token: str = ""
 
 
 @dataclass
@@ -206,14 +207,18 @@ class SlackEmulator:
         params, json_body = self._read_params(request)
         auth = request.headers.get("Authorization", "")
         with self._lock:
-            self.calls.append(Call(method, verb, params))
+            self.calls.append(Call(method, verb, params, auth.removeprefix("Bearer ")))
             self._counts[method] = self._counts.get(method, 0) + 1
             number = self._counts[method]
             token = auth.removeprefix("Bearer ") or params.get("token", "")
             problems = self.validator.problems(method, verb, params, bool(auth.startswith("Bearer ")), json_body)
-            wanted = "xapp-" if method == "apps.connections.open" else "xox"
-            if not problems and not str(token).startswith(wanted):
-                problems = [f"{method}: needs a {wanted} token"]
+            if method == "oauth.v2.access":  # app credentials go in HTTP Basic auth, no token
+                if not problems and not auth.startswith("Basic "):
+                    problems = [f"{method}: client credentials missing"]
+            else:
+                wanted = "xapp-" if method == "apps.connections.open" else "xox"
+                if not problems and not str(token).startswith(wanted):
+                    problems = [f"{method}: needs a {wanted} token"]
             self.violations.extend(problems)
             fault = self._take_fault(method, number)
         if problems:
@@ -258,6 +263,12 @@ class SlackEmulator:
 
     def _channel(self, params: dict) -> Channel | None:
         return self.channels.get(params.get("channel", ""))
+
+    def api_oauth_v2_access(self, params: dict) -> dict:
+        """Any code is good: it installs the app into workspace T0SECOND with its own bot token."""
+        return {"ok": True, "access_token": "xoxb-second-workspace", "token_type": "bot", "scope": "chat:write",
+                "bot_user_id": "U0SECONDBOT", "app_id": "A0CITEBOT", "team": {"id": "T0SECOND", "name": "Second"},
+                "enterprise": None, "is_enterprise_install": False, "authed_user": {"id": "UINSTALLER"}}
 
     def api_auth_test(self, params: dict) -> dict:
         return {"ok": True, "url": f"https://{self.team_domain}.slack.com/", "team": self.team_domain,
@@ -358,11 +369,11 @@ class SlackEmulator:
             return exc.code, exc.read()
 
     def send_event(self, url: str, event: dict, event_id: str | None = None, retry_num: int | None = None,
-                   **kwargs) -> tuple[int, bytes]:
-        envelope = {"token": "legacy", "team_id": "T0EMULATE", "api_app_id": "A0CITEBOT", "type": "event_callback",
+                   team: str = "T0EMULATE", **kwargs) -> tuple[int, bytes]:
+        envelope = {"token": "legacy", "team_id": team, "api_app_id": "A0CITEBOT", "type": "event_callback",
                     "event": {"event_ts": event.get("ts", self._new_ts()), **event},
                     "event_id": event_id or f"Ev{next(self._ts):08d}", "event_time": int(time.time()),
-                    "authorizations": [{"team_id": "T0EMULATE", "user_id": self.BOT_USER, "is_bot": True}]}
+                    "authorizations": [{"team_id": team, "user_id": self.BOT_USER, "is_bot": True}]}
         headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else {}
         return self._deliver(url, json.dumps(envelope).encode(), "application/json", headers, **kwargs)
 

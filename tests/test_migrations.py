@@ -6,7 +6,7 @@ from alembic.runtime.migration import MigrationContext
 
 from core.db import current_revision, downgrade, get_engine, head_revision, table_names, upgrade
 from core.errors import CitebotError
-from core.models import Base
+from core.models import ALL_METADATA
 
 
 def _round_trip(url: str) -> None:
@@ -15,7 +15,7 @@ def _round_trip(url: str) -> None:
     assert current_revision(engine) == head_revision()
     assert {"answers", "retrieved_passages"} <= set(table_names(engine))
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), ALL_METADATA)
     assert diff == [], f"models and migrations disagree: {diff}"
     downgrade(engine, "base")
     assert current_revision(engine) is None

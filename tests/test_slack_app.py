@@ -95,7 +95,8 @@ def test_mention_gets_progress_then_a_cited_answer_with_buttons(bot):
     assert "basement" in sections[0] and "[1]" in sections[0]
     assert sections[1].startswith("*Sources*\n[1]") and "Bicycle parking" in sections[1]
     actions = next(b for b in reply["blocks"] if b["type"] == "actions")
-    assert [e["action_id"] for e in actions["elements"]] == ["feedback_helpful", "feedback_not_helpful", "escalate"]
+    assert [e["action_id"] for e in actions["elements"]] == ["feedback_helpful", "feedback_not_helpful", "escalate",
+                                                             "show_quotes"]
     assert len(slack.replies_to("C0GENERAL", ts)) == 1, "the placeholder is edited, not a second message"
 
 
@@ -191,6 +192,11 @@ def test_feedback_buttons_land_in_the_audit_log_and_escalation_posts(bot):
         ("escalated", None), ("helpful", None), ("not_helpful", "outdated")]
     assert wait_for(lambda: [m for m in slack.posted if m["kind"] == "message" and audit_id in m["text"]
                              and settings.escalation_contact in m["text"]])
+    slack.send_action(url, {"action_id": "show_quotes", "value": audit_id, "type": "button"}, USER,
+                      "C0GENERAL", reply["ts"], ts)
+    quoted = wait_for(lambda: [m for m in slack.posted if m["kind"] == "ephemeral" and "> " in m["text"]
+                               and "cupboard labelled C3" in m["text"]])
+    assert quoted[-1]["text"].startswith("[1] ")
 
 
 def test_ask_command_is_ephemeral_and_shareable(bot):
@@ -376,3 +382,31 @@ def test_socket_mode_answers_mentions_and_acks_envelopes(bot):
         wait_for(lambda: command in slack.socket_acks, timeout=10)
     finally:
         handler.close()
+
+
+def test_oauth_install_stores_the_workspace_and_answers_with_its_token(bot, tmp_path):
+    import re
+    import urllib.parse
+
+    slack, _, app_a, settings = bot
+    multi = settings.model_copy(update={"slack_bot_token": None, "slack_client_id": "111.222",
+                                        "slack_client_secret": "shh"})
+    app = build_app(multi, app_a.citebot_services.answerer)
+    server = serve_http_in_thread(app)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with urllib.request.urlopen(f"{base}/slack/install") as page:
+            cookie = page.headers["Set-Cookie"].split(";")[0]
+            html = page.read().decode()
+        state = urllib.parse.unquote(re.search(r"state=([^&\"]+)", html).group(1))
+        assert "client_id=111.222" in html and "scope=app_mentions" in html
+        callback = urllib.request.Request(f"{base}/slack/oauth_redirect?code=abc&state={state}",
+                                          headers={"Cookie": cookie})
+        with urllib.request.urlopen(callback) as done:
+            assert done.status == 200
+        _, ts = mention(slack, f"{base}/slack/events", "how many car spaces are there?", team="T0SECOND")
+        assert "six" in final_reply(slack, "C0GENERAL", ts)["blocks"][0]["text"]["text"]
+        tokens = {c.token for c in slack.calls if c.method == "chat.update" and c.params.get("ts")}
+        assert "xoxb-second-workspace" in tokens
+    finally:
+        server.shutdown()

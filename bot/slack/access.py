@@ -15,13 +15,14 @@ CACHE_SECONDS = 300
 
 
 class ChannelAccess:
-    def __init__(self, client, ttl: float = CACHE_SECONDS):
-        self.client = client
+    """Membership cache shared by all requests; each lookup uses the asking workspace's client."""
+
+    def __init__(self, ttl: float = CACHE_SECONDS):
         self.ttl = ttl
         self._members: dict[str, tuple[float, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
-    def members(self, channel_id: str) -> frozenset[str]:
+    def members(self, client, channel_id: str) -> frozenset[str]:
         with self._lock:
             cached = self._members.get(channel_id)
         if cached and time.monotonic() - cached[0] < self.ttl:
@@ -29,7 +30,7 @@ class ChannelAccess:
         found: set[str] = set()
         cursor = None
         while True:
-            response = self.client.conversations_members(channel=channel_id, limit=200,
+            response = client.conversations_members(channel=channel_id, limit=200,
                                                          **({"cursor": cursor} if cursor else {}))
             found.update(response.get("members", []))
             cursor = (response.get("response_metadata") or {}).get("next_cursor")
@@ -40,7 +41,7 @@ class ChannelAccess:
             self._members[channel_id] = (time.monotonic(), members)
         return members
 
-    def allows(self, passage: Passage, user: str | None, reply_channel: str | None) -> bool:
+    def allows(self, client, passage: Passage, user: str | None, reply_channel: str | None) -> bool:
         """Public passages always; private ones only if the asker is a member and the reply stays there.
 
         A reply posted in another channel would show the passage to that channel's members too, so a
@@ -53,6 +54,6 @@ class ChannelAccess:
             return False
         in_place = reply_channel == channel or (reply_channel or "").startswith("D")
         try:
-            return in_place and user in self.members(channel)
+            return in_place and user in self.members(client, channel)
         except Exception:  # if Slack cannot tell us, the safe answer is "no"
             return False

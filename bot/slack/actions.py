@@ -7,7 +7,7 @@ short ephemeral confirmation so they know it counted.
 from __future__ import annotations
 
 from bot.audit import get_answer, record_feedback
-from bot.slack.blocks import FEEDBACK_REASONS, escape, notice
+from bot.slack.blocks import FEEDBACK_REASONS, escape, notice, quotes_message
 from bot.slack.services import Services
 from core.errors import NotFoundError
 
@@ -76,7 +76,28 @@ def register(app, services: Services) -> None:
         channel, _ = _where(body)
         client.chat_postMessage(channel=channel, text=text + (f"\n*Sources*\n{sources}" if sources else ""))
 
+    def show_quotes(body, client):
+        from indexing.store import open_collection
+
+        try:
+            row = get_answer(engine, body["actions"][0]["value"])
+        except NotFoundError as exc:
+            confirm(client, body, str(exc))
+            return
+        cited = [p for p in row.passages if p.cited]
+        collection = open_collection(services.settings, create=False)
+        texts = {}
+        if collection is not None and cited:
+            got = collection.get(ids=[p.chunk_id for p in cited], include=["documents"])
+            texts = dict(zip(got["ids"], got["documents"]))
+        quotes = [(n, p.title, p.url, texts.get(p.chunk_id, "(no longer in the index)"))
+                  for n, p in enumerate(cited, 1)]
+        channel, thread = _where(body)
+        client.chat_postEphemeral(channel=channel, user=body["user"]["id"], thread_ts=thread,
+                                  **quotes_message(quotes))
+
     app.action("feedback_helpful")(ack=ack_only, lazy=[helpful])
     app.action("feedback_not_helpful")(ack=ack_only, lazy=[not_helpful])
     app.action("escalate")(ack=ack_only, lazy=[escalate])
     app.action("share_answer")(ack=ack_only, lazy=[share])
+    app.action("show_quotes")(ack=ack_only, lazy=[show_quotes])

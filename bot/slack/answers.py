@@ -35,7 +35,7 @@ def _answered_here(services: Services, channel: str, thread_ts: str) -> bool:
 
 
 def answer_in_thread(services: Services, client, *, channel: str, user: str, text: str, ts: str,
-                     thread_ts: str | None, auto: bool = False) -> None:
+                     thread_ts: str | None, auto: bool = False, bot_user_id: str | None = None) -> None:
     """Answer one message; `auto` is an unprompted answer to a question posted in an auto-answer channel."""
     thread = thread_ts or ts
     config = services.channels.for_channel(channel)
@@ -49,12 +49,12 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
     context, unhappy = None, False
     if thread_ts and thread_ts != ts:
         replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50).get("messages", [])
-        earlier, unhappy = thread_context(replies, ts, services.bot_user_id)
+        earlier, unhappy = thread_context(replies, ts, bot_user_id)
         context = earlier if needs_context(question) else None
     try:
         with services.answer_slots:
             result = services.answerer.ask(question, user=user, channel=channel, thread_ts=thread,
-                                           context=context, unhappy=unhappy, allowed=services.allowed(user, channel),
+                                           context=context, unhappy=unhappy, allowed=services.allowed(client, user, channel),
                                            contact=config.escalate_to)
         if auto and (result.route != "rag" or (config.require_citations and not result.citations)):
             return  # nobody asked us: speak up only with a cited answer (still in the audit log)
@@ -80,27 +80,27 @@ def register(app, services: Services) -> None:
     def ack_event(ack):
         ack()
 
-    def on_mention(event, client):
+    def on_mention(event, client, context):
         answer_in_thread(services, client, channel=event["channel"], user=event.get("user", ""),
-                         text=event.get("text", ""), ts=event["ts"], thread_ts=event.get("thread_ts"))
+                         text=event.get("text", ""), ts=event["ts"], thread_ts=event.get("thread_ts"),
+                         bot_user_id=context.bot_user_id)
 
-    def on_message(event, client):
+    def on_message(event, client, context):
+        bot_user_id = context.bot_user_id  # per workspace: multi-workspace installs have one bot user each
         if event.get("subtype") in IGNORED_SUBTYPES or event.get("bot_id") or not event.get("user"):
             return  # edits, deletions and bots (ourselves included) never trigger an answer
-        if event.get("user") == services.bot_user_id:
+        if event.get("user") == bot_user_id:
             return
-        text, channel = event.get("text", ""), event["channel"]
-        mentioned = services.bot_user_id and f"<@{services.bot_user_id}>" in text
+        text, channel, user, ts = event.get("text", ""), event["channel"], event["user"], event["ts"]
+        mentioned = bool(bot_user_id) and f"<@{bot_user_id}>" in text
+        reply = dict(channel=channel, user=user, text=text, ts=ts, bot_user_id=bot_user_id)
         if event.get("channel_type") == "im":
-            answer_in_thread(services, client, channel=channel, user=event["user"], text=text, ts=event["ts"],
-                             thread_ts=event.get("thread_ts"))
+            answer_in_thread(services, client, thread_ts=event.get("thread_ts"), **reply)
         elif event.get("thread_ts") and not mentioned and _answered_here(services, channel, event["thread_ts"]):
-            answer_in_thread(services, client, channel=channel, user=event["user"], text=text, ts=event["ts"],
-                             thread_ts=event["thread_ts"])
+            answer_in_thread(services, client, thread_ts=event["thread_ts"], **reply)
         elif (not event.get("thread_ts") and not mentioned and text.rstrip().endswith("?")
               and services.channels.for_channel(channel).auto_answer):
-            answer_in_thread(services, client, channel=channel, user=event["user"], text=text, ts=event["ts"],
-                             thread_ts=None, auto=True)
+            answer_in_thread(services, client, thread_ts=None, auto=True, **reply)
 
     app.event("app_mention")(ack=ack_event, lazy=[on_mention])
     app.event("message")(ack=ack_event, lazy=[on_message])

@@ -34,23 +34,43 @@ def web_client(settings: Settings):
     return client
 
 
+BOT_SCOPES = ["app_mentions:read", "channels:history", "channels:read", "chat:write", "commands",
+              "groups:history", "groups:read", "im:history", "im:read", "reactions:read", "users:read"]
+
+
+def _oauth_settings(settings: Settings, engine):
+    """Multi-workspace mode: installations and OAuth states live in the audit database (migration 0004)."""
+    from slack_bolt.oauth.oauth_settings import OAuthSettings
+    from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+    from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+
+    return OAuthSettings(
+        client_id=settings.slack_client_id, client_secret=settings.slack_client_secret, scopes=BOT_SCOPES,
+        installation_store=SQLAlchemyInstallationStore(client_id=settings.slack_client_id, engine=engine),
+        state_store=SQLAlchemyOAuthStateStore(expiration_seconds=600, engine=engine),
+        install_path="/slack/install", redirect_uri_path="/slack/oauth_redirect")
+
+
 def build_app(settings: Settings, answerer: Answerer | None = None, process_before_response: bool = False):
     """The Bolt app; signature verification stays on (Bolt checks the signature and 5-minute window)."""
     from slack_bolt import App, BoltResponse
 
-    if not settings.slack_bot_token or not settings.slack_signing_secret:
-        raise CitebotError("Set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (from your Slack app's settings) "
-                           "to serve; see README \"Slack app\".")
+    oauth = bool(settings.slack_client_id)
+    if not settings.slack_signing_secret or not (settings.slack_bot_token or oauth):
+        raise CitebotError("Set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+                           "SLACK_CLIENT_SECRET (installable in many) from your Slack app's settings; see README "
+                           "\"Slack app\".")
+    answerer = answerer or Answerer(settings)
     client = web_client(settings)
     # Lazy listeners wait for an answer slot; a roomy pool keeps the placeholder posts of queued
     # questions from waiting behind them (Bolt's default pool has cpu_count + 4 workers).
     app = App(signing_secret=settings.slack_signing_secret, client=client,
               process_before_response=process_before_response,
+              oauth_settings=_oauth_settings(settings, answerer.engine) if oauth else None,
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="citebot"))
-    identity = client.auth_test()
-    services = Services(settings=settings, answerer=answerer or Answerer(settings), access=ChannelAccess(client),
+    services = Services(settings=settings, answerer=answerer, access=ChannelAccess(),
                         deduper=make_deduper(settings.redis_url), reindex=ReindexRunner(settings),
-                        channels=ChannelSettings(settings), bot_user_id=identity.get("user_id"))
+                        channels=ChannelSettings(settings))
 
     @app.middleware
     def drop_duplicates(body, next):  # noqa: A002 - Bolt passes `next` by that name

@@ -64,6 +64,8 @@ def feedback_actions(audit_id: str, shareable: bool = False) -> dict:
                      for key, label in FEEDBACK_REASONS.items()]},
         {"type": "button", "action_id": "escalate", "value": audit_id,
          "text": {"type": "plain_text", "text": "Escalate to a person"}},
+        {"type": "button", "action_id": "show_quotes", "value": audit_id,
+         "text": {"type": "plain_text", "text": "Show quotes"}},
     ]
     if shareable:
         elements.append({"type": "button", "action_id": "share_answer", "value": audit_id, "style": "primary",
@@ -123,3 +125,14 @@ def help_message(admin: bool) -> dict:
                   "• `/citebot audit [N|ID]`: recent answers or one answer with its sources (admins)."]
     text = "\n".join(lines)
     return {"text": text, "blocks": [_section(text)]}  # our own mrkdwn: not escaped
+
+
+def quotes_message(cited: list[tuple[int, str, str | None, str]]) -> dict:
+    """The supporting passages of an answer, as (n, title, url, passage text), quoted."""
+    lines = []
+    for n, title, url, text in cited:
+        label = f"<{url}|{escape(title)}>" if url else escape(title)
+        quote = " ".join(text.split())[:600]
+        lines.append(f"[{n}] {label}\n> {escape(quote)}")
+    body = "\n".join(lines) or "This answer cites no passage."
+    return {"text": body[:3000], "blocks": [_section(piece) for piece in _split(body)][:MAX_BLOCKS]}

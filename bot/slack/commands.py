@@ -46,7 +46,7 @@ def register(app, services: Services) -> None:
         try:
             with services.answer_slots:
                 result = services.answerer.ask(question, user=user, channel=channel,
-                                               allowed=services.allowed(user, channel),
+                                               allowed=services.allowed(client, user, channel),
                                                contact=services.channels.for_channel(channel).escalate_to)
             _ephemeral(client, body, answer_message(result, shareable=True))
         except CitebotError as exc:

@@ -68,7 +68,6 @@ class Services:
     deduper: object
     reindex: ReindexRunner
     channels: ChannelSettings | None = None
-    bot_user_id: str | None = None
     threads: set[tuple[str, str]] = field(default_factory=set)  # (channel, thread_ts) we answered in
     # CPU-bound answering shares few cores: running 50 at once starves the threads that ack and post
     # progress, so answers queue here while acks and placeholders stay fast.
@@ -80,7 +79,7 @@ class Services:
     def is_admin(self, user: str | None) -> bool:
         return bool(user) and user in self.settings.admin_ids
 
-    def allowed(self, user: str | None, channel: str):
+    def allowed(self, client, user: str | None, channel: str):
         """The passage filter for one question: access rules plus the channel's source list."""
         sources = self.channels.for_channel(channel).sources if self.channels else ()
-        return lambda p: (not sources or p.source_id in sources) and self.access.allows(p, user, channel)
+        return lambda p: (not sources or p.source_id in sources) and self.access.allows(client, p, user, channel)
