@@ -26,7 +26,7 @@ from pathlib import Path
 from bot.demo import DEMO_QUESTIONS, HANDBOOK_DIR
 from core.settings import Settings
 from indexing.pipeline import index_paths
-from tests.slack_emulator import SlackEmulator
+from bot.slack.emulator import SlackEmulator
 
 QUESTIONS = [*DEMO_QUESTIONS[:2], "How long are database backups kept?", "Who writes the status page updates?",
              "How do I get VPN access?", "When is the deploy freeze?"]

@@ -113,3 +113,11 @@ paths = ["{tmp_path / 'missing'}"]
     assert_clean_error(run(env, "index", "--source", "gone"), "path does not exist")
     config.write_text("[[sources]]\nname = 'x'\ntype = 'ftp'\n")
     assert_clean_error(run(env, "index"), "has type 'ftp'; use one of files, slack, slack_export, web")
+
+
+def test_serve_emulator_answers_questions_typed_in_the_terminal(cli_env, indexed):
+    proc = subprocess.run([CITEBOT_BIN, "serve", "--emulator"], env=cli_env, input="Where can I park my bike?\n",
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "basement garage" in proc.stdout and "*Sources*\n[1] Parking > Bicycle parking" in proc.stdout
+    assert "Slack API spec violations" not in proc.stdout

@@ -16,7 +16,7 @@ from core.settings import Settings
 from indexing.pipeline import index_source
 from indexing.sources.config import find_source
 from indexing.sources.slack_api import SlackApiSource
-from tests.slack_emulator import SlackEmulator
+from bot.slack.emulator import SlackEmulator
 
 ADMIN, USER, OUTSIDER = "UADMIN", "UALICE", "UBOB"
 

@@ -14,7 +14,7 @@ from indexing.sources.slack_api import SlackApiSource
 from indexing.sources.slack_export import SlackExportSource
 from indexing.sources.web import WebSource
 from indexing.store import manifest, open_collection
-from tests.slack_emulator import SlackEmulator
+from bot.slack.emulator import SlackEmulator
 
 
 def _workspace(slack: SlackEmulator) -> None:

@@ -14,18 +14,30 @@ def serve(
                                                    "Socket Mode."),
     host: str = typer.Option("0.0.0.0", "--host", help="HTTP interface to listen on."),
     port: int = typer.Option(3000, "--port", help="HTTP port."),
+    emulator: bool = typer.Option(False, "--emulator", help="Try the bot without Slack: a local emulated "
+                                                           "workspace; type questions in the terminal."),
 ) -> None:
     """Run the Slack bot: answers mentions, DMs and thread follow-ups; /ask, /reindex, /citebot.
 
     Socket Mode needs SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_APP_TOKEN. HTTP mode needs the
     first two and a public URL pointing at /slack/events for events, interactivity and commands.
+    With SLACK_CLIENT_ID/SLACK_CLIENT_SECRET instead of a bot token, HTTP mode also serves the
+    multi-workspace install flow at /slack/install. `--emulator` needs no Slack settings at all.
     """
     from bot.slack.app import build_app
     from bot.slack.server import make_http_server, serve_socket_mode
     from core.settings import get_settings
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.WARNING if emulator else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("alembic", "bm25s", "httpx", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
+    if emulator:
+        from bot.slack.try_locally import run
+
+        run(settings)
+        return
     app = build_app(settings)
     app.citebot_services.answerer.warm_up()
     if http:
