@@ -55,6 +55,9 @@ name = "office"
 type = "files"
 paths = ["{corpus}"]
 
+[channels.C0BOTS]
+answer_bots = true
+
 [channels.C0AUTO]
 auto_answer = true
 reply = "ephemeral"
@@ -410,3 +413,52 @@ def test_oauth_install_stores_the_workspace_and_answers_with_its_token(bot, tmp_
         assert "xoxb-second-workspace" in tokens
     finally:
         server.shutdown()
+
+
+def test_malformed_body_is_rejected_and_odd_questions_get_a_reply(bot):
+    slack, url, _, _ = bot
+    before = len(slack.posted)
+    status, _ = slack._deliver(url, b"{not json", "application/json")
+    assert status in (400, 404) and len(slack.posted) == before
+    for text in (":tada: :tada:", "```kubectl get pods -n prod```\nwhy is this empty?", "Wo parke ich mein Fahrrad?"):
+        _, ts = mention(slack, url, text)
+        reply = final_reply(slack, "C0GENERAL", ts)
+        assert reply["text"] and "audit id" in json.dumps(reply["blocks"])
+
+
+def test_mark_resolved_shortcut_saves_the_thread(bot):
+    from core.models import ResolvedThread
+    from urllib.parse import urlencode
+
+    slack, url, app, _ = bot
+    slack.add_thread("C0GENERAL", "1700002000.000100", USER, "Badge printer jammed again?",
+                     replies=[("1700002060.000100", ADMIN, "Open the badge printer's back flap and pull the "
+                               "ribbon out slowly.")])
+    payload = {"type": "message_action", "callback_id": "mark_resolved", "team": {"id": "T0EMULATE"},
+               "user": {"id": ADMIN}, "channel": {"id": "C0GENERAL"}, "trigger_id": "t1",
+               "message": {"ts": "1700002060.000100", "thread_ts": "1700002000.000100", "text": "Open the…"},
+               "message_ts": "1700002060.000100"}
+    status, _ = slack._deliver(url, urlencode({"payload": json.dumps(payload)}).encode(),
+                               "application/x-www-form-urlencoded")
+    assert status == 200
+    wait_for(lambda: [m for m in slack.posted if m.get("user") == ADMIN and m.get("thread_ts") == "1700002000.000100"
+                      and "Saved as a resolved" in m["text"]])
+    with session_scope(app.citebot_services.answerer.engine) as session:
+        row = session.query(ResolvedThread).filter_by(thread_ts="1700002000.000100").one()
+        assert row.marked_by == ADMIN and "back flap" in row.messages_json
+
+
+def test_other_bots_are_answered_only_where_configured(bot):
+    slack, url, _, _ = bot
+    slack.add_channel("C0BOTS", "bot-questions")
+    slack.add_channel("D0BOTDM", "dm-with-a-bot")
+    sent = {}
+    for channel in ("D0BOTDM", "C0BOTS"):  # a DM would be answered at once if it came from a person
+        sent[channel] = slack._new_ts()
+        slack.send_event(url, {"type": "message", "channel_type": "im", "user": "U0DEPLOYBOT", "bot_id": "B0DEPLOY",
+                               "subtype": "bot_message", "text": "Where is the colour printer?",
+                               "ts": sent[channel], "channel": channel})
+    answered = final_reply(slack, "C0BOTS", sent["C0BOTS"])
+    assert "Gutenberg" in json.dumps(answered["blocks"])
+    time.sleep(0.5)
+    assert slack.replies_to("D0BOTDM", sent["D0BOTDM"]) == []

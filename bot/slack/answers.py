@@ -20,8 +20,8 @@ from core.errors import CitebotError
 from core.models import Answer
 
 log = logging.getLogger("citebot.slack")
-IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
-                    "thread_broadcast", "message_replied"}
+IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "thread_broadcast",
+                    "message_replied"}
 
 
 def _answered_here(services: Services, channel: str, thread_ts: str) -> bool:
@@ -87,11 +87,15 @@ def register(app, services: Services) -> None:
 
     def on_message(event, client, context):
         bot_user_id = context.bot_user_id  # per workspace: multi-workspace installs have one bot user each
-        if event.get("subtype") in IGNORED_SUBTYPES or event.get("bot_id") or not event.get("user"):
-            return  # edits, deletions and bots (ourselves included) never trigger an answer
-        if event.get("user") == bot_user_id:
-            return
-        text, channel, user, ts = event.get("text", ""), event["channel"], event["user"], event["ts"]
+        channel = event["channel"]
+        from_bot = bool(event.get("bot_id")) or event.get("subtype") == "bot_message"
+        if from_bot and not services.channels.for_channel(channel).answer_bots:
+            return  # other bots only where a channel asks for it
+        if event.get("subtype") in IGNORED_SUBTYPES or not event.get("user"):
+            return  # edits and deletions never trigger an answer
+        if event.get("user") == bot_user_id or event.get("bot_id") == context.bot_id:
+            return  # never ourselves
+        text, user, ts = event.get("text", ""), event["user"], event["ts"]
         mentioned = bool(bot_user_id) and f"<@{bot_user_id}>" in text
         reply = dict(channel=channel, user=user, text=text, ts=ts, bot_user_id=bot_user_id)
         if event.get("channel_type") == "im":

@@ -6,6 +6,7 @@
     sources = ["handbook"]      # search only these sources (default: all)
     escalate_to = "@sre-oncall" # who escalations mention here
     require_citations = true    # auto-answers are posted only when they cite something
+    answer_bots = true          # also answer other bots' messages (never our own)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class ChannelConfig:
     sources: tuple[str, ...] = field(default_factory=tuple)
     escalate_to: str | None = None
     require_citations: bool = False
+    answer_bots: bool = False
 
     def describe(self) -> str:
         return "\n".join(f"• {k}: {v if v not in (None, ()) else 'default'}" for k, v in asdict(self).items())

@@ -28,12 +28,18 @@ def wsgi_app(app):
 
     bolt = SlackRequestHandler(app, path="/slack/events")
 
+    def reply(start_response, status: str, payload: dict) -> list[bytes]:
+        body = json.dumps(payload).encode()
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
     def handle(environ, start_response):
         if environ.get("PATH_INFO") == "/healthz":
-            body = json.dumps({"ok": True}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        return bolt(environ, start_response)
+            return reply(start_response, "200 OK", {"ok": True})
+        try:
+            return bolt(environ, start_response)
+        except ValueError:  # a body Bolt cannot parse (broken JSON or form): the sender's fault, not ours
+            return reply(start_response, "400 Bad Request", {"ok": False, "error": "malformed request body"})
 
     return handle
 
