@@ -121,3 +121,27 @@ def test_serve_emulator_answers_questions_typed_in_the_terminal(cli_env, indexed
     assert proc.returncode == 0, proc.stderr
     assert "basement garage" in proc.stdout and "*Sources*\n[1] Parking > Bicycle parking" in proc.stdout
     assert "Slack API spec violations" not in proc.stdout
+
+
+def test_eval_retrieval_on_a_beir_folder(cli_env, tmp_path):
+    beir = tmp_path / "beir"
+    (beir / "qrels").mkdir(parents=True)
+    docs = {"d1": "The espresso machine is descaled every Tuesday by the office team.",
+            "d2": "Bicycles are parked in the basement garage on level -1.",
+            "d3": "The colour printer Gutenberg stands next to the kitchen.",
+            "d4": "Expense reports are due on the fifth working day of the month."}
+    queries = {"q1": "who descales the coffee machine", "q2": "where do I park my bike",
+               "q3": "when are expense reports due"}
+    (beir / "corpus.jsonl").write_text("".join(json.dumps({"_id": k, "title": "", "text": v}) + "\n"
+                                               for k, v in docs.items()))
+    (beir / "queries.jsonl").write_text("".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items()))
+    (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\nq3\td4\t1\n")
+    proc = run(cli_env, "eval", "retrieval", "--beir", str(beir), "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["documents"], out["queries"]) == (4, 3)
+    assert set(out["metrics"]) == {"bm25", "dense", "hybrid"}
+    assert out["metrics"]["hybrid"] == {"ndcg@10": 1.0, "recall@100": 1.0, "mrr@10": 1.0}
+    assert out["query_ms_p95"] > 0 and out["reindex_unchanged_seconds"] < out["index_seconds"]
+    (beir / "qrels" / "test.tsv").unlink()
+    assert_clean_error(run(cli_env, "eval", "retrieval", "--beir", str(beir)), "is not a BEIR folder")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from bot.cli.output import console, err_console, print_json
+from bot.cli.output import console, print_json, stage_progress
 
 app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
 
@@ -35,18 +35,9 @@ def retrieval(
     if as_json:
         print_json(evaluate_retrieval(beir, settings, max_queries=max_queries))
         return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
     from rich.table import Table
 
-    with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with stage_progress(16) as progress:
         result = evaluate_retrieval(beir, settings, progress, max_queries=max_queries)
     table = Table(title=f"{result['dataset']}: {result['documents']} documents, {result['queries']} queries, "
                         f"{result['chunks']} chunks of ≤{result['chunk_chars']} chars")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
@@ -31,15 +32,12 @@ def print_answer(result: AnswerResult) -> None:
                   f"audit id: [bold]{result.audit_id}[/bold] · {latency}", highlight=False)
 
 
-def index_with_progress(source, settings, quiet: bool):
-    """Index one source with a progress bar per stage (reading, chunking, embedding) on stderr."""
-    from indexing.pipeline import index_source
-
-    if quiet:
-        return index_source(source, settings)
+@contextmanager
+def stage_progress(width: int = 10):
+    """A `(stage, done, total)` callback drawing one bar per stage on stderr while the block runs."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+    with Progress(TextColumn(f"{{task.description:<{width}}}"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err_console, transient=True) as bar:
         tasks: dict[str, int] = {}
 
@@ -48,4 +46,14 @@ def index_with_progress(source, settings, quiet: bool):
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done, total=total)
 
+        yield progress
+
+
+def index_with_progress(source, settings, quiet: bool):
+    """Index one source with a progress bar per stage (reading, chunking, embedding) on stderr."""
+    from indexing.pipeline import index_source
+
+    if quiet:
+        return index_source(source, settings)
+    with stage_progress() as progress:
         return index_source(source, settings, progress)
