@@ -1,33 +1,56 @@
-"""Writing and reading the audit log: one row per answer, one per retrieved passage."""
+"""Writing and reading the audit log: one row per answer, one per retrieved passage, and feedback.
+
+Writes never break answering: when the database is down or locked the row goes to the on-disk spool
+(see `audit_spool`) and the caller still gets its audit id; the next successful write replays the
+spool, and so does `citebot audit replay`.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import selectinload
 
 from bot.answering.result import AnswerResult
+from bot.audit_spool import UNAVAILABLE, AuditSpool, write_record
 from core.db import session_scope
 from core.errors import NotFoundError
-from core.models import Answer, Feedback, RetrievedPassage
+from core.models import Answer, new_audit_id, utcnow
+
+log = logging.getLogger("citebot.audit")
+
+
+def _store(engine: Engine, record: dict, spool: AuditSpool | None) -> None:
+    """Write one record, older spooled rows first; spool it when the database cannot take it."""
+    try:
+        if spool is not None and spool.has_pending():
+            spool.replay(engine)
+        with session_scope(engine) as session:
+            write_record(session, record)
+    except UNAVAILABLE as exc:
+        if spool is None:
+            raise
+        spool.append(record)
+        log.warning("audit database unavailable (%s); row spooled to %s", type(exc).__name__, spool.path)
 
 
 def record_answer(engine: Engine, result: AnswerResult, user: str | None, channel: str | None,
-                  thread_ts: str | None = None) -> str:
+                  thread_ts: str | None = None, spool: AuditSpool | None = None) -> str:
     """Persist an answer with its passages; returns the audit id (also set on `result`)."""
     cited_chunks = {c.chunk_id for c in result.citations}
-    row = Answer(
-        user_id=user, channel_id=channel, thread_ts=thread_ts, question=result.question,
-        answer=result.answer, route=result.route, route_reason=result.route_reason, model=result.model,
-        retrieve_ms=result.latency_ms.get("retrieve", 0.0), generate_ms=result.latency_ms.get("generate", 0.0),
-        total_ms=result.latency_ms.get("total", 0.0), error=result.error,
-        passages=[RetrievedPassage(rank=p.rank, score=p.score, dense_score=p.dense_score, chunk_id=p.chunk_id,
-                                   source=p.source, title=p.title, url=p.url, cited=p.chunk_id in cited_chunks)
-                  for p in result.passages],
-    )
-    with session_scope(engine) as session:
-        session.add(row)
-        session.flush()
-        result.audit_id = row.id
+    result.audit_id = new_audit_id()
+    data = {
+        "id": result.audit_id, "created_at": utcnow(), "user_id": user, "channel_id": channel,
+        "thread_ts": thread_ts, "question": result.question, "answer": result.answer, "route": result.route,
+        "route_reason": result.route_reason, "model": result.model,
+        "retrieve_ms": result.latency_ms.get("retrieve", 0.0), "generate_ms": result.latency_ms.get("generate", 0.0),
+        "total_ms": result.latency_ms.get("total", 0.0), "error": result.error,
+        "passages": [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "chunk_id": p.chunk_id,
+                      "source": p.source, "title": p.title, "url": p.url, "cited": p.chunk_id in cited_chunks}
+                     for p in result.passages],
+    }
+    _store(engine, {"kind": "answer", "data": data}, spool)
     return result.audit_id
 
 
@@ -49,9 +72,14 @@ def get_answer(engine: Engine, audit_id: str) -> Answer:
 
 
 def record_feedback(engine: Engine, audit_id: str, user: str | None, verdict: str,
-                    reason: str | None = None) -> None:
+                    reason: str | None = None, spool: AuditSpool | None = None) -> None:
     """Attach a verdict to an answer; an unknown audit id is a NotFoundError, not a silent drop."""
-    with session_scope(engine) as session:
-        if session.get(Answer, audit_id) is None:
-            raise NotFoundError(f"No answer with audit id {audit_id!r}.")
-        session.add(Feedback(answer_id=audit_id, user_id=user, verdict=verdict, reason=reason))
+    try:
+        with session_scope(engine) as session:
+            known = session.get(Answer, audit_id) is not None
+    except UNAVAILABLE:
+        known = True  # cannot check now; the spooled row is checked against the answer on replay
+    if not known:
+        raise NotFoundError(f"No answer with audit id {audit_id!r}.")
+    _store(engine, {"kind": "feedback", "data": {"answer_id": audit_id, "user_id": user, "verdict": verdict,
+                                                 "reason": reason, "created_at": utcnow()}}, spool)

@@ -94,7 +94,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
     except OperationalError as exc:
-        raise CitebotError(f"Cannot reach the audit database: {exc.orig}. Check CITEBOT_DATABASE_URL.") from None
+        reason = " ".join(str(exc.orig).split())  # drivers add hint lines; one line reads better
+        raise CitebotError(f"Cannot reach the audit database: {reason}. Check CITEBOT_DATABASE_URL.") from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -127,7 +128,8 @@ def ensure_schema(engine: Engine) -> None:
         if current_revision(engine) == head_revision():
             return
     except OperationalError as exc:
-        raise CitebotError(f"Cannot reach the audit database: {exc.orig}. Check CITEBOT_DATABASE_URL.") from None
+        reason = " ".join(str(exc.orig).split())  # drivers add hint lines; one line reads better
+        raise CitebotError(f"Cannot reach the audit database: {reason}. Check CITEBOT_DATABASE_URL.") from None
     upgrade(engine)
 
 

@@ -145,3 +145,16 @@ def test_eval_retrieval_on_a_beir_folder(cli_env, tmp_path):
     assert out["query_ms_p95"] > 0 and out["reindex_unchanged_seconds"] < out["index_seconds"]
     (beir / "qrels" / "test.tsv").unlink()
     assert_clean_error(run(cli_env, "eval", "retrieval", "--beir", str(beir)), "is not a BEIR folder")
+
+
+@pytest.mark.postgres
+def test_audit_replay_command_writes_spooled_rows_once(cli_env, indexed, pg_url):
+    down = {**cli_env, "CITEBOT_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/x?connect_timeout=2"}
+    proc = run(down, "ask", "--json", "Where can I park my bike?")
+    assert proc.returncode == 0, proc.stderr
+    audit_id = json.loads(proc.stdout)["audit_id"]
+    assert_clean_error(run(down, "audit", "replay"), "Cannot reach the audit database")
+    up = {**cli_env, "CITEBOT_DATABASE_URL": pg_url}
+    assert json.loads(run(up, "audit", "replay", "--json").stdout) == {"spooled": 1, "written": 1}
+    assert json.loads(run(up, "audit", "replay", "--json").stdout) == {"spooled": 0, "written": 0}
+    assert json.loads(run(up, "audit", "show", audit_id, "--json").stdout)["question"] == "Where can I park my bike?"

@@ -7,6 +7,7 @@ routes say honestly that the docs do not answer and hand over to a person.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -17,12 +18,14 @@ from bot.answering.result import AnswerResult, Citation, Sentence
 from bot.answering.router import RouteDecision, decide_route
 from bot.answering.tracing import TracedSentence, trace
 from bot.audit import record_answer
+from bot.audit_spool import UNAVAILABLE, AuditSpool
 from core.db import ensure_schema, get_engine
 from core.errors import CitebotError
 from core.settings import Settings
 from indexing.embedder import EMBED_MODEL_ID
 from indexing.retrieval import HybridRetriever, Passage
 
+log = logging.getLogger("citebot.answer")
 GROUNDED_PROMPT = (
     "Answer the question using only the numbered passages. After each sentence cite the passage it "
     "comes from, like [1]. If the passages do not contain the answer, say you don't know. Answer in at "
@@ -46,7 +49,11 @@ class Answerer:
     def __init__(self, settings: Settings, generator: Generator | None = None):
         self.settings = settings
         self.engine = get_engine(settings.resolved_database_url)
-        ensure_schema(self.engine)
+        self.spool = AuditSpool(settings.home)
+        try:
+            ensure_schema(self.engine)
+        except UNAVAILABLE as exc:  # answer anyway: rows are spooled and replayed once it is back
+            log.warning("audit database unavailable at start (%s); spooling to %s", exc, self.spool.path)
         self.retriever = HybridRetriever(settings)
         self._generator = generator
 
@@ -106,7 +113,7 @@ class Answerer:
         done = time.perf_counter()
         result.latency_ms = {"retrieve": (retrieved - started) * 1000, "generate": (done - retrieved) * 1000,
                              "total": (done - started) * 1000}
-        record_answer(self.engine, result, user, channel, thread_ts)
+        record_answer(self.engine, result, user, channel, thread_ts, self.spool)
         return result
 
     def _answer(self, result: AnswerResult, question: str, passages: list[Passage]) -> None:
@@ -146,11 +153,11 @@ class Answerer:
 
 
 def record_failure(engine, question: str, error: str, user: str | None, channel: str | None,
-                   thread_ts: str | None) -> str:
+                   thread_ts: str | None, spool: AuditSpool | None = None) -> str:
     """An answer that crashed still gets an audit row (and id) so the apology can point at it."""
     result = AnswerResult(question=question[:10000], answer="", route="error", route_reason="exception while answering",
                           model="none", error=error)
-    return record_answer(engine, result, user, channel, thread_ts)
+    return record_answer(engine, result, user, channel, thread_ts, spool)
 
 
 def _citations(passages: list[Passage]) -> list[Citation]:

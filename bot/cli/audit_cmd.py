@@ -71,3 +71,25 @@ def show(audit_id: str = typer.Argument(..., help="The audit id printed with the
         mark = "cited" if p.cited else "     "
         console.print(f"  #{p.rank} {mark} score={p.score:.4f} dense={p.dense_score or 0:.3f} "
                       f"{escape(p.title)} — {escape(p.url or p.source)}", highlight=False)
+
+
+@app.command("replay")
+def replay(as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Write rows spooled while the database was down (CITEBOT_HOME/spool) to the database, exactly once.
+
+    The running bot does this by itself on its next write; this command is for a bot that is stopped,
+    or to check. If the database is still unreachable the rows stay in the spool.
+    """
+    from bot.audit_spool import AuditSpool
+    from core.db import get_engine
+    from core.settings import get_settings
+
+    settings = get_settings()
+    spool = AuditSpool(settings.home)
+    pending = spool.pending()
+    written = spool.replay(get_engine(settings.resolved_database_url))
+    if as_json:
+        print_json({"spooled": pending, "written": written})
+    else:
+        console.print(f"{pending} spooled rows, {written} written to the audit database "
+                      f"({pending - written} were already there).", highlight=False)

@@ -19,7 +19,7 @@ def _where(body: dict) -> tuple[str, str | None]:
 
 
 def register(app, services: Services) -> None:
-    engine = services.answerer.engine
+    engine, spool = services.answerer.engine, services.answerer.spool
 
     def ack_only(ack):
         ack()
@@ -31,7 +31,7 @@ def register(app, services: Services) -> None:
     def helpful(body, client):
         audit_id = body["actions"][0]["value"]
         try:
-            record_feedback(engine, audit_id, body["user"]["id"], "helpful")
+            record_feedback(engine, audit_id, body["user"]["id"], "helpful", spool=spool)
             confirm(client, body, "Thanks, noted as helpful.")
         except NotFoundError as exc:
             confirm(client, body, str(exc))
@@ -39,7 +39,7 @@ def register(app, services: Services) -> None:
     def not_helpful(body, client):
         audit_id, _, reason = body["actions"][0]["selected_option"]["value"].partition(":")
         try:
-            record_feedback(engine, audit_id, body["user"]["id"], "not_helpful", reason or None)
+            record_feedback(engine, audit_id, body["user"]["id"], "not_helpful", reason or None, spool=spool)
             label = FEEDBACK_REASONS.get(reason, "not helpful").lower()
             confirm(client, body, f"Thanks, noted as {label}. Use *Escalate to a person* if you still need help.")
         except NotFoundError as exc:
@@ -50,7 +50,7 @@ def register(app, services: Services) -> None:
         user = body["user"]["id"]
         try:
             row = get_answer(engine, audit_id)
-            record_feedback(engine, audit_id, user, "escalated")
+            record_feedback(engine, audit_id, user, "escalated", spool=spool)
         except NotFoundError as exc:
             confirm(client, body, str(exc))
             return

@@ -64,7 +64,7 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
     except Exception as exc:  # noqa: BLE001 - the user must hear back; the audit log keeps the error
         log.exception("answering failed")
         audit_id = record_failure(services.answerer.engine, question, f"{type(exc).__name__}: {exc}", user,
-                                  channel, thread)
+                                  channel, thread, services.answerer.spool)
         message = notice(f"Sorry, something went wrong while answering. The failure is logged with audit "
                          f"id {audit_id}; {services.settings.escalation_contact} can look into it.")
     services.threads.add((channel, thread))
