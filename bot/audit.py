@@ -16,6 +16,7 @@ from bot.answering.result import AnswerResult
 from bot.audit_spool import UNAVAILABLE, AuditSpool, write_record
 from core.db import session_scope
 from core.errors import NotFoundError
+from core.redaction import redact
 from core.models import Answer, new_audit_id, utcnow
 
 log = logging.getLogger("citebot.audit")
@@ -36,16 +37,17 @@ def _store(engine: Engine, record: dict, spool: AuditSpool | None) -> None:
 
 
 def record_answer(engine: Engine, result: AnswerResult, user: str | None, channel: str | None,
-                  thread_ts: str | None = None, spool: AuditSpool | None = None) -> str:
-    """Persist an answer with its passages; returns the audit id (also set on `result`)."""
+                  thread_ts: str | None = None, spool: AuditSpool | None = None, redact_emails: bool = True) -> str:
+    """Persist an answer with its passages, secrets redacted; returns the audit id (also set on `result`)."""
     cited_chunks = {c.chunk_id for c in result.citations}
     result.audit_id = new_audit_id()
     data = {
         "id": result.audit_id, "created_at": utcnow(), "user_id": user, "channel_id": channel,
-        "thread_ts": thread_ts, "question": result.question, "answer": result.answer, "route": result.route,
+        "thread_ts": thread_ts, "question": redact(result.question, redact_emails),
+        "answer": redact(result.answer, redact_emails), "route": result.route,
         "route_reason": result.route_reason, "model": result.model,
         "retrieve_ms": result.latency_ms.get("retrieve", 0.0), "generate_ms": result.latency_ms.get("generate", 0.0),
-        "total_ms": result.latency_ms.get("total", 0.0), "error": result.error,
+        "total_ms": result.latency_ms.get("total", 0.0), "error": redact(result.error, redact_emails),
         "passages": [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "chunk_id": p.chunk_id,
                       "source": p.source, "title": p.title, "url": p.url, "cited": p.chunk_id in cited_chunks}
                      for p in result.passages],

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     support_threshold: float = Field(0.55,
                                      description="Minimum support score for a sentence to keep a citation.")
     max_question_chars: int = Field(4000)
+    redact_emails: bool = Field(True, description="Replace e-mail addresses in stored questions and answers "
+                                "(secrets such as tokens and keys are always redacted).")
     escalation_contact: str = Field("@platform-oncall")
 
     slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))

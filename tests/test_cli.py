@@ -158,3 +158,25 @@ def test_audit_replay_command_writes_spooled_rows_once(cli_env, indexed, pg_url)
     assert json.loads(run(up, "audit", "replay", "--json").stdout) == {"spooled": 1, "written": 1}
     assert json.loads(run(up, "audit", "replay", "--json").stdout) == {"spooled": 0, "written": 0}
     assert json.loads(run(up, "audit", "show", audit_id, "--json").stdout)["question"] == "Where can I park my bike?"
+
+
+def test_audit_stats_and_export_with_filters(cli_env, indexed, home, tmp_path):
+    from bot.audit import record_feedback
+    from core.db import get_engine
+
+    ids = []
+    for question, channel in (("Where can I park my bike?", "C1"), ("Where is the colour printer?", "C2")):
+        ids.append(json.loads(run(cli_env, "ask", "--json", "--channel", channel, question).stdout)["audit_id"])
+    record_feedback(get_engine(f"sqlite:///{home / 'audit.db'}"), ids[1], "U9", "not_helpful", "outdated")
+    stats = json.loads(run(cli_env, "audit", "stats", "--json").stdout)
+    assert stats["answers"] == 2 and stats["routes"] == {"rag": 2} and stats["negative_feedback_rate"] == 1.0
+    negative = run(cli_env, "audit", "export", "--format", "jsonl", "--feedback", "negative").stdout.splitlines()
+    assert [json.loads(line)["audit_id"] for line in negative] == [ids[1]]
+    out = tmp_path / "c1.csv"
+    run(cli_env, "audit", "export", "--format", "csv", "--channel", "C1", "--out", str(out))
+    import csv
+
+    rows = list(csv.DictReader(out.open()))
+    assert [r["audit_id"] for r in rows] == [ids[0]] and rows[0]["cited_sources"]
+    assert_clean_error(run(cli_env, "audit", "stats", "--since", "last tuesday"), "--since wants a date")
+    assert json.loads(run(cli_env, "audit", "stats", "--json", "--since", "2999-01-01").stdout)["answers"] == 0

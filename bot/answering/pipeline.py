@@ -113,7 +113,7 @@ class Answerer:
         done = time.perf_counter()
         result.latency_ms = {"retrieve": (retrieved - started) * 1000, "generate": (done - retrieved) * 1000,
                              "total": (done - started) * 1000}
-        record_answer(self.engine, result, user, channel, thread_ts, self.spool)
+        record_answer(self.engine, result, user, channel, thread_ts, self.spool, self.settings.redact_emails)
         return result
 
     def _answer(self, result: AnswerResult, question: str, passages: list[Passage]) -> None:

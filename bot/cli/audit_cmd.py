@@ -93,3 +93,75 @@ def replay(as_json: bool = typer.Option(False, "--json", help="Print the result 
     else:
         console.print(f"{pending} spooled rows, {written} written to the audit database "
                       f"({pending - written} were already there).", highlight=False)
+
+
+def _filters(since: str | None, channel: str | None, route: str | None, feedback: str | None, limit=None):
+    from datetime import datetime, timezone
+
+    from bot.audit_review import Filters
+    from core.errors import CitebotError
+
+    when = None
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError:
+            raise CitebotError(f"--since wants a date like 2026-11-01 (or 2026-11-01T09:00), got {since!r}.") from None
+        when = when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    if feedback not in (None, "negative"):
+        raise CitebotError("--feedback takes `negative` (answers marked not helpful or escalated).")
+    return Filters(since=when, channel=channel, route=route, negative_feedback=feedback == "negative", limit=limit)
+
+
+SINCE = typer.Option(None, "--since", help="Only answers from this date (YYYY-MM-DD) on.")
+CHANNEL = typer.Option(None, "--channel", help="Only this Slack channel id.")
+ROUTE = typer.Option(None, "--route", help="Only this route: rag, abstain, escalate or error.")
+FEEDBACK = typer.Option(None, "--feedback", help="`negative`: only answers marked not helpful or escalated.")
+
+
+@app.command("stats")
+def stats(since: str = SINCE, channel: str = CHANNEL, route: str = ROUTE, feedback: str = FEEDBACK,
+          as_json: bool = typer.Option(False, "--json", help="Print the numbers as JSON.")) -> None:
+    """Answers, routes, abstain/escalate and negative-feedback rates, latency and answers per day."""
+    from bot.audit_review import find_answers, summary
+
+    numbers = summary(find_answers(_engine(), _filters(since, channel, route, feedback)))
+    if as_json:
+        print_json(numbers)
+        return
+    console.print(f"{numbers['answers']} answers · routes {numbers['routes']} · abstain "
+                  f"{numbers['abstain_rate']:.0%} · escalate {numbers['escalate_rate']:.0%} · negative feedback "
+                  f"{numbers['negative_feedback_rate']:.0%} of {numbers['with_feedback']} rated · latency p50 "
+                  f"{numbers['latency_ms_p50']:.0f} ms, p95 {numbers['latency_ms_p95']:.0f} ms", highlight=False)
+    for day, count in numbers["per_day"].items():
+        console.print(f"  {day}  {count}", highlight=False)
+
+
+@app.command("export")
+def export(fmt: str = typer.Option("jsonl", "--format", help="csv or jsonl."),
+           out: str = typer.Option(None, "--out", help="File to write; default standard output."),
+           since: str = SINCE, channel: str = CHANNEL, route: str = ROUTE, feedback: str = FEEDBACK) -> None:
+    """Export answers (one row each, with cited sources and feedback counts) as CSV or JSON lines."""
+    import csv
+    import json
+    import sys
+
+    from bot.audit_review import EXPORT_COLUMNS, export_row, find_answers
+    from core.errors import CitebotError
+
+    if fmt not in ("csv", "jsonl"):
+        raise CitebotError(f"--format must be csv or jsonl, not {fmt!r}.")
+    rows = [export_row(r) for r in find_answers(_engine(), _filters(since, channel, route, feedback))]
+    handle = open(out, "w", newline="", encoding="utf-8") if out else sys.stdout
+    try:
+        if fmt == "jsonl":
+            handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        else:
+            writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS)
+            writer.writeheader()
+            writer.writerows(rows)
+    finally:
+        if out:
+            handle.close()
+    if out:
+        console.print(f"{len(rows)} answers written to {out}", highlight=False)

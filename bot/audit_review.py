@@ -1,0 +1,85 @@
+"""Review queries over the audit log: filtered listings, exports and summary statistics.
+
+Filters are the ones reviewers ask for: since a date, one channel, one route, and answers with negative
+feedback (a "not helpful" verdict or an escalation click).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import selectinload
+
+from core.db import session_scope
+from core.models import Answer, Feedback
+
+NEGATIVE = ("not_helpful", "escalated")
+EXPORT_COLUMNS = ["audit_id", "created_at", "user", "channel", "thread_ts", "question", "answer", "route",
+                  "route_reason", "model", "adapter_version", "retrieve_ms", "generate_ms", "total_ms",
+                  "cited_sources", "best_score", "helpful", "not_helpful", "escalated", "error"]
+
+
+@dataclass
+class Filters:
+    since: datetime | None = None
+    channel: str | None = None
+    route: str | None = None
+    negative_feedback: bool = False
+    limit: int | None = None
+
+
+def find_answers(engine: Engine, filters: Filters) -> list[Answer]:
+    query = (select(Answer).options(selectinload(Answer.passages), selectinload(Answer.feedback))
+             .order_by(Answer.created_at.desc()))
+    if filters.since:
+        query = query.where(Answer.created_at >= filters.since)
+    if filters.channel:
+        query = query.where(Answer.channel_id == filters.channel)
+    if filters.route:
+        query = query.where(Answer.route == filters.route)
+    if filters.negative_feedback:
+        query = query.where(Answer.id.in_(select(Feedback.answer_id).where(Feedback.verdict.in_(NEGATIVE))))
+    if filters.limit:
+        query = query.limit(filters.limit)
+    with session_scope(engine) as session:
+        return list(session.scalars(query))
+
+
+def export_row(row: Answer) -> dict:
+    """One flat record per answer, the same for CSV and JSONL."""
+    verdicts = Counter(f.verdict for f in row.feedback)
+    return {"audit_id": row.id, "created_at": row.created_at.isoformat(), "user": row.user_id,
+            "channel": row.channel_id, "thread_ts": row.thread_ts, "question": row.question, "answer": row.answer,
+            "route": row.route, "route_reason": row.route_reason, "model": row.model,
+            "adapter_version": row.adapter_version, "retrieve_ms": row.retrieve_ms, "generate_ms": row.generate_ms,
+            "total_ms": row.total_ms, "cited_sources": " | ".join(p.url or p.source for p in row.passages if p.cited),
+            "best_score": max((p.dense_score or 0.0 for p in row.passages), default=0.0),
+            "helpful": verdicts["helpful"], "not_helpful": verdicts["not_helpful"],
+            "escalated": verdicts["escalated"], "error": row.error}
+
+
+def summary(rows: list[Answer]) -> dict:
+    """Counts and rates a reviewer looks at first, plus answers per day."""
+    total = len(rows)
+    routes = Counter(r.route for r in rows)
+    negative = sum(any(f.verdict in NEGATIVE for f in r.feedback) for r in rows)
+    with_feedback = sum(bool(r.feedback) for r in rows)
+    latencies = sorted(r.total_ms for r in rows)
+    per_day = Counter(r.created_at.strftime("%Y-%m-%d") for r in rows)
+
+    def rate(n: int, of: int) -> float:
+        return round(n / of, 3) if of else 0.0
+
+    return {
+        "answers": total, "routes": dict(routes),
+        "abstain_rate": rate(routes["abstain"], total), "escalate_rate": rate(routes["escalate"], total),
+        "errors": routes["error"], "with_feedback": with_feedback,
+        "negative_feedback_rate": rate(negative, with_feedback),
+        "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else 0.0,
+        "latency_ms_p95": round(latencies[min(total - 1, int(0.95 * (total - 1) + 0.5))], 1) if latencies else 0.0,
+        "per_day": dict(sorted(per_day.items())),
+    }
