@@ -22,6 +22,18 @@ from core.models import Answer, new_audit_id, utcnow
 log = logging.getLogger("citebot.audit")
 
 
+def open_audit(settings) -> tuple[Engine, AuditSpool]:
+    """The audit database and its spool; a database that is down now only means rows are spooled."""
+    from core.db import ensure_schema, get_engine
+
+    engine, spool = get_engine(settings.resolved_database_url), AuditSpool(settings.home)
+    try:
+        ensure_schema(engine)
+    except UNAVAILABLE as exc:
+        log.warning("audit database unavailable (%s); spooling to %s", exc, spool.path)
+    return engine, spool
+
+
 def _store(engine: Engine, record: dict, spool: AuditSpool | None) -> None:
     """Write one record, older spooled rows first; spool it when the database cannot take it."""
     try:
@@ -37,7 +49,8 @@ def _store(engine: Engine, record: dict, spool: AuditSpool | None) -> None:
 
 
 def record_answer(engine: Engine, result: AnswerResult, user: str | None, channel: str | None,
-                  thread_ts: str | None = None, spool: AuditSpool | None = None, redact_emails: bool = True) -> str:
+                  thread_ts: str | None = None, spool: AuditSpool | None = None, redact_emails: bool = True,
+                  escalated_to: str | None = None) -> str:
     """Persist an answer with its passages, secrets redacted; returns the audit id (also set on `result`)."""
     cited_chunks = {c.chunk_id for c in result.citations}
     result.audit_id = new_audit_id()
@@ -51,13 +64,23 @@ def record_answer(engine: Engine, result: AnswerResult, user: str | None, channe
         "passages": [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "chunk_id": p.chunk_id,
                       "source": p.source, "title": p.title, "url": p.url, "cited": p.chunk_id in cited_chunks}
                      for p in result.passages],
+        "sentences": [{"position": i, "text": redact(sentence.text, redact_emails),
+                       "citations": ",".join(map(str, sentence.citations)), "support": sentence.support}
+                      for i, sentence in enumerate(result.sentences)],
     }
+    if escalated_to:
+        data["escalation"] = {"requested_by": "router", "contact": escalated_to, "channel_id": channel,
+                              "reason": result.route_reason}
     _store(engine, {"kind": "answer", "data": data}, spool)
     return result.audit_id
 
 
+# Rows are read inside a session and used after it closes: load what reviewers look at up front.
+WITH_DETAILS = (selectinload(Answer.passages), selectinload(Answer.sentences), selectinload(Answer.feedback))
+
+
 def recent_answers(engine: Engine, limit: int = 20, route: str | None = None) -> list[Answer]:
-    query = select(Answer).options(selectinload(Answer.passages)).order_by(Answer.created_at.desc()).limit(limit)
+    query = select(Answer).options(*WITH_DETAILS).order_by(Answer.created_at.desc()).limit(limit)
     if route:
         query = query.where(Answer.route == route)
     with session_scope(engine) as session:
@@ -66,8 +89,7 @@ def recent_answers(engine: Engine, limit: int = 20, route: str | None = None) ->
 
 def get_answer(engine: Engine, audit_id: str) -> Answer:
     with session_scope(engine) as session:
-        row = session.scalars(select(Answer).options(selectinload(Answer.passages))
-                              .where(Answer.id == audit_id)).first()
+        row = session.scalars(select(Answer).options(*WITH_DETAILS).where(Answer.id == audit_id)).first()
     if row is None:
         raise NotFoundError(f"No answer with audit id {audit_id!r}. See `citebot audit list`.")
     return row
@@ -85,3 +107,21 @@ def record_feedback(engine: Engine, audit_id: str, user: str | None, verdict: st
         raise NotFoundError(f"No answer with audit id {audit_id!r}.")
     _store(engine, {"kind": "feedback", "data": {"answer_id": audit_id, "user_id": user, "verdict": verdict,
                                                  "reason": reason, "created_at": utcnow()}}, spool)
+
+
+def record_escalation(engine: Engine, audit_id: str, user: str, contact: str, channel: str | None,
+                      spool: AuditSpool | None = None) -> None:
+    """Someone asked for a person under an answer."""
+    _store(engine, {"kind": "escalation", "data": {
+        "answer_id": audit_id, "requested_by": user, "contact": contact, "channel_id": channel,
+        "reason": "asked for a person", "created_at": utcnow()}}, spool)
+
+
+def record_index_run(engine: Engine, summary, triggered_by: str, spool: AuditSpool | None = None) -> None:
+    """One indexing run of one source, with what changed and what was skipped (and why)."""
+    errors = "\n".join(f"{s.path}: {s.reason}" for s in summary.skipped) or None
+    _store(engine, {"kind": "index_run", "data": {
+        "created_at": utcnow(), "triggered_by": triggered_by, "source": summary.source, "added": summary.added,
+        "updated": summary.updated, "unchanged": summary.unchanged, "deleted": summary.deleted,
+        "skipped": len(summary.skipped), "chunks_embedded": summary.chunks_embedded,
+        "seconds": round(summary.seconds, 3), "complete": summary.complete, "errors": errors}}, spool)

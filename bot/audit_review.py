@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import selectinload
 
+from bot.audit import WITH_DETAILS
 from core.db import session_scope
 from core.models import Answer, Feedback
 
@@ -33,8 +33,7 @@ class Filters:
 
 
 def find_answers(engine: Engine, filters: Filters) -> list[Answer]:
-    query = (select(Answer).options(selectinload(Answer.passages), selectinload(Answer.feedback))
-             .order_by(Answer.created_at.desc()))
+    query = select(Answer).options(*WITH_DETAILS).order_by(Answer.created_at.desc())
     if filters.since:
         query = query.where(Answer.created_at >= filters.since)
     if filters.channel:

@@ -21,7 +21,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
 
 from core.db import ensure_schema, session_scope
 from core.errors import CitebotError
-from core.models import Answer, Feedback, RetrievedPassage
+from core.models import Answer, Escalation, Feedback, IndexRun, RetrievedPassage, SentenceCitation
 
 log = logging.getLogger("citebot.audit")
 # Database down, unreachable, locked, or its schema not created yet because it was down at start.
@@ -80,24 +80,30 @@ def _when(value: str | datetime | None) -> datetime | None:
 
 
 def write_record(session, record: dict) -> int:
-    """Insert one answer (with passages) or feedback record unless it is already there; 1 if inserted."""
+    """Insert one spooled record unless it is already there (exactly-once replay); 1 if inserted."""
     data = dict(record["data"])
-    if record["kind"] == "answer":
+    data["created_at"] = _when(data.get("created_at"))
+    kind = record["kind"]
+    if kind == "answer":
         if session.get(Answer, data["id"]) is not None:
             return 0
         passages = [RetrievedPassage(**p) for p in data.pop("passages")]
-        session.add(Answer(**{**data, "created_at": _when(data["created_at"])}, passages=passages))
+        sentences = [SentenceCitation(**s) for s in data.pop("sentences", [])]
+        escalation = data.pop("escalation", None)
+        session.add(Answer(**data, passages=passages, sentences=sentences))
+        if escalation:
+            session.add(Escalation(answer_id=data["id"], created_at=data["created_at"], **escalation))
         session.flush()
         return 1
-    if session.get(Answer, data["answer_id"]) is None:
-        log.warning("spooled feedback for unknown answer %s dropped", data["answer_id"])
+    model, key = {"feedback": (Feedback, ("answer_id", "user_id", "verdict")),
+                  "escalation": (Escalation, ("answer_id", "requested_by")),
+                  "index_run": (IndexRun, ("source", "triggered_by"))}[kind]
+    if "answer_id" in data and session.get(Answer, data["answer_id"]) is None:
+        log.warning("spooled %s for unknown answer %s dropped", kind, data["answer_id"])
         return 0
-    created = _when(data["created_at"])
-    exists = session.scalar(select(Feedback.id).where(
-        Feedback.answer_id == data["answer_id"], Feedback.user_id == data["user_id"],
-        Feedback.verdict == data["verdict"], Feedback.created_at == created))
-    if exists is not None:
+    same = [getattr(model, k) == data[k] for k in key] + [model.created_at == data["created_at"]]
+    if session.scalar(select(model.id).where(*same)) is not None:
         return 0
-    session.add(Feedback(**{**data, "created_at": created}))
+    session.add(model(**data))
     session.flush()
     return 1

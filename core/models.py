@@ -56,6 +56,9 @@ class Answer(Base):
     feedback: Mapped[list[Feedback]] = relationship(
         back_populates="answer", cascade="all, delete-orphan", order_by="Feedback.created_at"
     )
+    sentences: Mapped[list[SentenceCitation]] = relationship(
+        back_populates="answer", cascade="all, delete-orphan", order_by="SentenceCitation.position"
+    )
 
 
 class RetrievedPassage(Base):
@@ -106,6 +109,55 @@ class ResolvedThread(Base):
     marked_by: Mapped[str | None] = mapped_column(String(64))
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     messages_json: Mapped[str] = mapped_column(Text)  # the thread as Slack returned it, for the tuning dataset
+
+
+class SentenceCitation(Base):
+    """One sentence of an answer, the passage numbers it cites and how well they support it."""
+
+    __tablename__ = "sentence_citations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    citations: Mapped[str] = mapped_column(String(64))  # "1,3": numbers of the answer's Sources list
+    support: Mapped[float] = mapped_column(Float)
+
+    answer: Mapped[Answer] = relationship(back_populates="sentences")
+
+
+class Escalation(Base):
+    """A question handed to a person: by the router, or by someone clicking "Escalate to a person"."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[str | None] = mapped_column(String(64))  # user id, or "router"
+    contact: Mapped[str] = mapped_column(String(128))
+    channel_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class IndexRun(Base):
+    """One run of indexing a source: who started it, what changed, how long it took, what failed."""
+
+    __tablename__ = "index_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    triggered_by: Mapped[str] = mapped_column(String(64))  # "cli", or the Slack user id of /reindex
+    source: Mapped[str] = mapped_column(Text)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    deleted: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_embedded: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    complete: Mapped[bool] = mapped_column(Boolean, default=True)
+    errors: Mapped[str | None] = mapped_column(Text)  # skipped documents and reasons, one per line
 
 
 # Multi-workspace installs: the tables of slack_sdk's SQLAlchemy installation and OAuth-state stores,

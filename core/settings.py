@@ -72,6 +72,8 @@ class Settings(BaseSettings):
                                         description="Set (with SLACK_CLIENT_SECRET) for multi-workspace OAuth installs.")
     slack_client_secret: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_SECRET"))
     slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_process_before_response: bool = Field(False, description="FaaS-style HTTP deployments (AWS Lambda, "
+                                                "Cloud Functions): finish listeners before responding.")
     slack_admins: str = Field("", description="Comma-separated Slack user ids allowed to /reindex and /audit.")
     escalation_channel: str | None = Field(None, description="Channel id where \"escalate to a person\" posts.")
     answer_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1, le=64,

@@ -8,7 +8,7 @@ from bot.answering.pipeline import Answerer
 from bot.answering.router import decide_route
 from bot.answering.tracing import trace
 from core.db import get_engine
-from core.models import Answer, RetrievedPassage
+from core.models import Answer, Escalation, RetrievedPassage
 from indexing.pipeline import index_paths
 from indexing.retrieval import HybridRetriever
 
@@ -39,6 +39,11 @@ def test_unanswerable_question_is_not_answered_with_invented_facts(answerer, set
     assert result.citations == [] or result.route == "abstain"
     assert settings.escalation_contact in result.answer
     assert not any(ch.isdigit() for ch in result.answer), result.answer
+    if result.route == "escalate":
+        with answerer.engine.connect() as conn:
+            row = conn.execute(select(Escalation.requested_by, Escalation.contact, Escalation.reason)
+                               .where(Escalation.answer_id == result.audit_id)).one()
+        assert row == ("router", settings.escalation_contact, result.route_reason)
 
 
 def test_each_ask_writes_one_audit_row_with_its_passages(answerer, settings):

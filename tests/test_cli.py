@@ -34,6 +34,8 @@ def indexed(cli_env, corpus):
 
 def test_index_and_ask_json_contract(cli_env, indexed, home):
     assert indexed["added"] == 3 and indexed["chunks_total"] > 0
+    with sqlite3.connect(home / "audit.db") as conn:
+        assert conn.execute("select triggered_by, added from index_runs").fetchall() == [("cli", 3)]
     proc = run(cli_env, "ask", "--json", "--user", "U1", "--channel", "C1", "Where can I park my bike?")
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
@@ -157,7 +159,8 @@ def test_audit_replay_command_writes_spooled_rows_once(cli_env, indexed, pg_url)
     up = {**cli_env, "CITEBOT_DATABASE_URL": pg_url}
     assert json.loads(run(up, "audit", "replay", "--json").stdout) == {"spooled": 1, "written": 1}
     assert json.loads(run(up, "audit", "replay", "--json").stdout) == {"spooled": 0, "written": 0}
-    assert json.loads(run(up, "audit", "show", audit_id, "--json").stdout)["question"] == "Where can I park my bike?"
+    shown = json.loads(run(up, "audit", "show", audit_id, "--json").stdout)
+    assert shown["question"] == "Where can I park my bike?" and shown["sentences"][0]["citations"] == [1]
 
 
 def test_audit_stats_and_export_with_filters(cli_env, indexed, home, tmp_path):

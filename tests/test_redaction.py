@@ -35,3 +35,6 @@ def test_stored_question_is_redacted_but_the_answer_flow_is_not(settings, corpus
     row = get_answer(answerer.engine, result.audit_id)
     assert "xoxb-1111111111" not in row.question and "bo@example.org" not in row.question
     assert "[redacted slack-token]" in row.question
+    assert [(s.position, s.citations) for s in row.sentences] == [
+        (i, ",".join(map(str, sentence.citations))) for i, sentence in enumerate(result.sentences)]
+    assert row.sentences and all(s.support > 0 for s in row.sentences)

@@ -11,7 +11,7 @@ from bot.slack.app import build_app
 from bot.slack.blocks import MAX_BLOCKS, MESSAGE_LIMIT, SECTION_LIMIT, answer_message
 from bot.slack.server import serve_http_in_thread
 from core.db import session_scope
-from core.models import Answer, Feedback
+from core.models import Answer, Escalation, Feedback, IndexRun
 from core.settings import Settings
 from indexing.pipeline import index_source
 from indexing.sources.config import find_source
@@ -195,6 +195,9 @@ def test_feedback_buttons_land_in_the_audit_log_and_escalation_posts(bot):
         ("escalated", None), ("helpful", None), ("not_helpful", "outdated")]
     assert wait_for(lambda: [m for m in slack.posted if m["kind"] == "message" and audit_id in m["text"]
                              and settings.escalation_contact in m["text"]])
+    with session_scope(engine) as session:
+        escalation = session.query(Escalation).filter_by(answer_id=audit_id).one()
+        assert (escalation.requested_by, escalation.contact) == (OUTSIDER, settings.escalation_contact)
     slack.send_action(url, {"action_id": "show_quotes", "value": audit_id, "type": "button"}, USER,
                       "C0GENERAL", reply["ts"], ts)
     quoted = wait_for(lambda: [m for m in slack.posted if m["kind"] == "ephemeral" and "> " in m["text"]
@@ -225,6 +228,9 @@ def test_reindex_is_for_admins_and_reports_a_summary(bot):
     assert status == 200 and b"starting" in body
     done = wait_for(lambda: [m for m in slack.posted if "Reindex finished" in m.get("text", "")])
     assert "*office*: 0 added, 0 updated, 0 deleted, 3 unchanged" in done[-1]["text"]
+    with session_scope(app.citebot_services.answerer.engine) as session:
+        run = session.query(IndexRun).filter_by(triggered_by=ADMIN).one()
+        assert (run.source, run.unchanged, run.complete) == ("office", 3, True)
     runner = app.citebot_services.reindex
     runner._lock.acquire()
     runner.running = "office"
@@ -462,3 +468,25 @@ def test_other_bots_are_answered_only_where_configured(bot):
     assert "Gutenberg" in json.dumps(answered["blocks"])
     time.sleep(0.5)
     assert slack.replies_to("D0BOTDM", sent["D0BOTDM"]) == []
+
+
+def test_rate_limited_post_is_retried_after_the_wait(bot):
+    slack, url, _, _ = bot
+    slack.fail("chat.postMessage", status=429, retry_after=1, on_call=1)
+    _, ts = mention(slack, url, "Where do bicycles go?")
+    reply = final_reply(slack, "C0GENERAL", ts)
+    assert "basement" in reply["blocks"][0]["text"]["text"]
+    assert len(slack.replies_to("C0GENERAL", ts)) == 1
+
+
+def test_process_before_response_mode_for_faas_still_answers(bot):
+    slack, _, app_a, settings = bot
+    app = build_app(settings, app_a.citebot_services.answerer, process_before_response=True)
+    server = serve_http_in_thread(app)
+    try:
+        status, ts = mention(slack, f"http://127.0.0.1:{server.server_address[1]}/slack/events",
+                             "What does error E7 mean?")
+        assert status == 200
+        assert "drip tray" in final_reply(slack, "C0GENERAL", ts)["blocks"][0]["text"]["text"]
+    finally:
+        server.shutdown()

@@ -7,7 +7,6 @@ routes say honestly that the docs do not answer and hand over to a person.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -17,15 +16,13 @@ from bot.answering.llm import GenerationError, Generator, make_generator
 from bot.answering.result import AnswerResult, Citation, Sentence
 from bot.answering.router import RouteDecision, decide_route
 from bot.answering.tracing import TracedSentence, trace
-from bot.audit import record_answer
-from bot.audit_spool import UNAVAILABLE, AuditSpool
-from core.db import ensure_schema, get_engine
+from bot.audit import open_audit, record_answer
+from bot.audit_spool import AuditSpool
 from core.errors import CitebotError
 from core.settings import Settings
 from indexing.embedder import EMBED_MODEL_ID
 from indexing.retrieval import HybridRetriever, Passage
 
-log = logging.getLogger("citebot.answer")
 GROUNDED_PROMPT = (
     "Answer the question using only the numbered passages. After each sentence cite the passage it "
     "comes from, like [1]. If the passages do not contain the answer, say you don't know. Answer in at "
@@ -48,12 +45,7 @@ class Answerer:
 
     def __init__(self, settings: Settings, generator: Generator | None = None):
         self.settings = settings
-        self.engine = get_engine(settings.resolved_database_url)
-        self.spool = AuditSpool(settings.home)
-        try:
-            ensure_schema(self.engine)
-        except UNAVAILABLE as exc:  # answer anyway: rows are spooled and replayed once it is back
-            log.warning("audit database unavailable at start (%s); spooling to %s", exc, self.spool.path)
+        self.engine, self.spool = open_audit(settings)  # a database that is down means rows wait in the spool
         self.retriever = HybridRetriever(settings)
         self._generator = generator
 
@@ -113,7 +105,8 @@ class Answerer:
         done = time.perf_counter()
         result.latency_ms = {"retrieve": (retrieved - started) * 1000, "generate": (done - retrieved) * 1000,
                              "total": (done - started) * 1000}
-        record_answer(self.engine, result, user, channel, thread_ts, self.spool, self.settings.redact_emails)
+        record_answer(self.engine, result, user, channel, thread_ts, self.spool, self.settings.redact_emails,
+                      escalated_to=contact if result.route == "escalate" else None)
         return result
 
     def _answer(self, result: AnswerResult, question: str, passages: list[Passage]) -> None:

@@ -30,6 +30,10 @@ def _row_json(row, with_passages: bool = False) -> dict:
         data["passages"] = [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "title": p.title,
                              "source": p.source, "url": p.url, "chunk_id": p.chunk_id, "cited": p.cited}
                             for p in row.passages]
+        data["sentences"] = [{"text": s.text, "citations": [int(n) for n in s.citations.split(",") if n],
+                              "support": s.support} for s in row.sentences]
+        data["feedback"] = [{"user": f.user_id, "verdict": f.verdict, "reason": f.reason,
+                             "created_at": f.created_at.isoformat()} for f in row.feedback]
     return data
 
 

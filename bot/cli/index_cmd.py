@@ -56,7 +56,12 @@ def index(
         if not sources:
             raise CitebotError("Nothing to index: give paths (`citebot index docs/`) or list sources in "
                                "citebot.toml (see `citebot sources --help`).")
+    from bot.audit import open_audit, record_index_run
+
     summaries = [index_with_progress(s, settings, quiet or as_json) for s in sources]
+    engine, spool = open_audit(settings)
+    for summary in summaries:
+        record_index_run(engine, summary, "cli", spool)
     named_files = {str(p.expanduser().resolve()) for p in paths or [] if p.is_file()}
     failed = [s for s in summaries[0].skipped if s.path in named_files]
     if as_json:

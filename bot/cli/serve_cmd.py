@@ -38,7 +38,7 @@ def serve(
 
         run(settings)
         return
-    app = build_app(settings)
+    app = build_app(settings, process_before_response=settings.slack_process_before_response)
     app.citebot_services.answerer.warm_up()
     if http:
         server = make_http_server(app, host, port)

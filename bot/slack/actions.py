@@ -6,7 +6,7 @@ short ephemeral confirmation so they know it counted.
 
 from __future__ import annotations
 
-from bot.audit import get_answer, record_feedback
+from bot.audit import get_answer, record_escalation, record_feedback
 from bot.slack.blocks import FEEDBACK_REASONS, escape, notice, quotes_message
 from bot.slack.services import Services
 from core.errors import NotFoundError
@@ -55,11 +55,13 @@ def register(app, services: Services) -> None:
             confirm(client, body, str(exc))
             return
         channel, thread = _where(body)
-        text = (f"{services.settings.escalation_contact}: <@{user}> needs a person for "
+        contact = services.channels.for_channel(channel).escalate_to or services.settings.escalation_contact
+        record_escalation(engine, audit_id, user, contact, channel, spool=spool)
+        text = (f"{contact}: <@{user}> needs a person for "
                 f"\u201c{escape(row.question[:300])}\u201d (audit id `{audit_id}`).")
         if services.settings.escalation_channel:
             client.chat_postMessage(channel=services.settings.escalation_channel, text=text)
-            confirm(client, body, f"Escalated to {services.settings.escalation_contact}.")
+            confirm(client, body, f"Escalated to {contact}.")
         else:
             client.chat_postMessage(channel=channel, thread_ts=thread, text=text)
 

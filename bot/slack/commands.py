@@ -7,7 +7,7 @@ sees as one message edited in place.
 
 from __future__ import annotations
 
-from bot.audit import get_answer, recent_answers
+from bot.audit import get_answer, recent_answers, record_index_run
 from bot.slack.blocks import answer_message, escape, help_message, notice
 from bot.slack.services import Services
 from core.errors import CitebotError, NotFoundError
@@ -72,6 +72,8 @@ def register(app, services: Services) -> None:
             client.chat_update(channel=channel, ts=status["ts"], text=text)
 
         def done(summaries, seconds: float) -> None:
+            for summary in summaries:
+                record_index_run(services.answerer.engine, summary, body["user_id"], services.answerer.spool)
             lines = [f"*{s.source}*: {s.added} added, {s.updated} updated, {s.deleted} deleted, "
                      f"{s.unchanged} unchanged, {len(s.skipped)} skipped" for s in summaries]
             post(f":white_check_mark: Reindex finished in {seconds:.1f} s\n" + "\n".join(lines))
