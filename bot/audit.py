@@ -109,6 +109,14 @@ def record_feedback(engine: Engine, audit_id: str, user: str | None, verdict: st
                                                  "reason": reason, "created_at": utcnow()}}, spool)
 
 
+def record_failure(engine: Engine, question: str, error: str, user: str | None, channel: str | None,
+                   thread_ts: str | None, spool: AuditSpool | None = None) -> str:
+    """An answer that crashed still gets an audit row (and id) so the apology can point at it."""
+    result = AnswerResult(question=question[:10000], answer="", route="error",
+                          route_reason="exception while answering", model="none", error=error)
+    return record_answer(engine, result, user, channel, thread_ts, spool)
+
+
 def record_escalation(engine: Engine, audit_id: str, user: str, contact: str, channel: str | None,
                       spool: AuditSpool | None = None) -> None:
     """Someone asked for a person under an answer."""

@@ -17,7 +17,6 @@ from bot.answering.result import AnswerResult, Citation, Sentence
 from bot.answering.router import RouteDecision, decide_route
 from bot.answering.tracing import TracedSentence, trace
 from bot.audit import open_audit, record_answer
-from bot.audit_spool import AuditSpool
 from core.errors import CitebotError
 from core.settings import Settings
 from indexing.embedder import EMBED_MODEL_ID
@@ -143,14 +142,6 @@ class Answerer:
         except CitebotError as exc:
             result.error, result.model = str(exc), "template"
         result.answer = escalation_reply(question, contact, reason, generator)
-
-
-def record_failure(engine, question: str, error: str, user: str | None, channel: str | None,
-                   thread_ts: str | None, spool: AuditSpool | None = None) -> str:
-    """An answer that crashed still gets an audit row (and id) so the apology can point at it."""
-    result = AnswerResult(question=question[:10000], answer="", route="error", route_reason="exception while answering",
-                          model="none", error=error)
-    return record_answer(engine, result, user, channel, thread_ts, spool)
 
 
 def _citations(passages: list[Passage]) -> list[Citation]:

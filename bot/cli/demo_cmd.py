@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import typer
 from rich.rule import Rule
 
 from bot.cli.output import console, index_with_progress, print_answer

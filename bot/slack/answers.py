@@ -11,7 +11,8 @@ import logging
 
 from sqlalchemy import select
 
-from bot.answering.pipeline import record_failure
+from bot.audit import record_failure
+from bot.audit_spool import UNAVAILABLE
 from bot.slack.blocks import PROGRESS_TEXT, answer_message, help_message, notice
 from bot.slack.conversation import needs_context, question_text, thread_context
 from bot.slack.services import Services
@@ -28,9 +29,12 @@ def _answered_here(services: Services, channel: str, thread_ts: str) -> bool:
     """Whether the bot already answered in this thread (any replica: the audit log is shared)."""
     if (channel, thread_ts) in services.threads:
         return True
-    with session_scope(services.answerer.engine) as session:
-        found = session.scalar(select(Answer.id).where(Answer.channel_id == channel,
-                                                       Answer.thread_ts == thread_ts).limit(1))
+    try:
+        with session_scope(services.answerer.engine) as session:
+            found = session.scalar(select(Answer.id).where(Answer.channel_id == channel,
+                                                           Answer.thread_ts == thread_ts).limit(1))
+    except UNAVAILABLE:  # audit database down: this replica's own memory is all we have
+        return False
     return found is not None
 
 
@@ -51,23 +55,26 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50).get("messages", [])
         earlier, unhappy = thread_context(replies, ts, bot_user_id)
         context = earlier if needs_context(question) else None
+    contact = config.escalate_to or services.settings.escalation_contact
     try:
         with services.answer_slots:
-            result = services.answerer.ask(question, user=user, channel=channel, thread_ts=thread,
-                                           context=context, unhappy=unhappy, allowed=services.allowed(client, user, channel),
-                                           contact=config.escalate_to)
+            result = services.answerer.ask(question, user=user, channel=channel, thread_ts=thread, context=context,
+                                           unhappy=unhappy, allowed=services.allowed(client, user, channel),
+                                           contact=contact)
         if auto and (result.route != "rag" or (config.require_citations and not result.citations)):
             return  # nobody asked us: speak up only with a cited answer (still in the audit log)
         message = answer_message(result)
     except CitebotError as exc:  # a question we refuse (too long): say why, like the CLI does
+        if auto:
+            return
         message = notice(str(exc))
     except Exception as exc:  # noqa: BLE001 - the user must hear back; the audit log keeps the error
         log.exception("answering failed")
         audit_id = record_failure(services.answerer.engine, question, f"{type(exc).__name__}: {exc}", user,
                                   channel, thread, services.answerer.spool)
         message = notice(f"Sorry, something went wrong while answering. The failure is logged with audit "
-                         f"id {audit_id}; {services.settings.escalation_contact} can look into it.")
-    services.threads.add((channel, thread))
+                         f"id {audit_id}; {contact} can look into it.")
+    services.remember_thread(channel, thread)
     if ephemeral:
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, **message)
     elif placeholder is None:

@@ -68,13 +68,19 @@ class Services:
     deduper: object
     reindex: ReindexRunner
     channels: ChannelSettings | None = None
-    threads: set[tuple[str, str]] = field(default_factory=set)  # (channel, thread_ts) we answered in
+    threads: dict[tuple[str, str], None] = field(default_factory=dict)  # (channel, thread_ts) answered in
     # CPU-bound answering shares few cores: running 50 at once starves the threads that ack and post
     # progress, so answers queue here while acks and placeholders stay fast.
     answer_slots: threading.BoundedSemaphore = field(init=False)
 
     def __post_init__(self) -> None:
         self.answer_slots = threading.BoundedSemaphore(self.settings.answer_concurrency)
+
+    def remember_thread(self, channel: str, thread_ts: str, keep: int = 10000) -> None:
+        """Threads answered here, newest last; the audit log is the full record, this is a fast path."""
+        self.threads[(channel, thread_ts)] = None
+        if len(self.threads) > keep:
+            del self.threads[next(iter(self.threads))]
 
     def is_admin(self, user: str | None) -> bool:
         return bool(user) and user in self.settings.admin_ids
