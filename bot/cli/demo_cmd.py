@@ -37,4 +37,5 @@ def demo() -> None:
                   "  citebot ask --json \"Who writes the status page updates?\"\n"
                   "  citebot index PATH...     index your own docs (md, txt, html, pdf)\n"
                   "  citebot audit list        review the answers above\n"
-                  "  citebot audit show ID     one answer with its passages and scores", highlight=False)
+                  "  citebot audit show ID     one answer with its passages and scores\n"
+                  "  citebot serve --emulator  try the Slack bot in a local emulated workspace", highlight=False)
