@@ -18,6 +18,7 @@ from core.db import session_scope
 from core.models import Answer, Feedback
 
 NEGATIVE = ("not_helpful", "escalated")
+EXPIRED = "[removed by retention policy]"
 EXPORT_COLUMNS = ["audit_id", "created_at", "user", "channel", "thread_ts", "question", "answer", "route",
                   "route_reason", "model", "adapter_version", "retrieve_ms", "generate_ms", "total_ms",
                   "cited_sources", "best_score", "helpful", "not_helpful", "escalated", "error"]
@@ -82,3 +83,43 @@ def summary(rows: list[Answer]) -> dict:
         "latency_ms_p95": round(latencies[min(total - 1, int(0.95 * (total - 1) + 0.5))], 1) if latencies else 0.0,
         "per_day": dict(sorted(per_day.items())),
     }
+
+
+def apply_retention(engine: Engine, older_than: datetime, mode: str) -> int:
+    """Delete answers older than a date (with passages, sentences, feedback), or blank their text.
+
+    `redact` keeps the rows (routes, scores, latencies, feedback counts still feed the statistics) and
+    replaces question, answer and sentence text with a marker. Returns how many answers it touched.
+    """
+    with session_scope(engine) as session:
+        rows = list(session.scalars(select(Answer).where(Answer.created_at < older_than)
+                                    .options(*WITH_DETAILS)))
+        for row in rows:
+            if mode == "delete":
+                session.delete(row)
+            else:
+                row.question, row.answer, row.error = EXPIRED, EXPIRED, None
+                for sentence in row.sentences:
+                    sentence.text = EXPIRED
+    return len(rows)
+
+
+def user_answers(engine: Engine, user: str) -> list[Answer]:
+    """Everything a person asked, and the answers they gave feedback on (a data-subject export)."""
+    rated = select(Feedback.answer_id).where(Feedback.user_id == user)
+    query = (select(Answer).options(*WITH_DETAILS).where((Answer.user_id == user) | Answer.id.in_(rated))
+             .order_by(Answer.created_at))
+    with session_scope(engine) as session:
+        return list(session.scalars(query))
+
+
+def delete_user(engine: Engine, user: str) -> tuple[int, int]:
+    """Remove a person's questions (with everything attached) and their feedback on others' answers."""
+    with session_scope(engine) as session:
+        answers = list(session.scalars(select(Answer).where(Answer.user_id == user)))
+        for row in answers:
+            session.delete(row)
+        feedback = list(session.scalars(select(Feedback).where(Feedback.user_id == user)))
+        for row in feedback:
+            session.delete(row)
+    return len(answers), len(feedback)

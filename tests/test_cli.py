@@ -183,3 +183,14 @@ def test_audit_stats_and_export_with_filters(cli_env, indexed, home, tmp_path):
     assert [r["audit_id"] for r in rows] == [ids[0]] and rows[0]["cited_sources"]
     assert_clean_error(run(cli_env, "audit", "stats", "--since", "last tuesday"), "--since wants a date")
     assert json.loads(run(cli_env, "audit", "stats", "--json", "--since", "2999-01-01").stdout)["answers"] == 0
+
+
+def test_audit_user_export_delete_and_retention_commands(cli_env, indexed):
+    asked = json.loads(run(cli_env, "ask", "--json", "--user", "UDANA", "Where can I park my bike?").stdout)
+    lines = run(cli_env, "audit", "user", "UDANA").stdout.splitlines()
+    assert [json.loads(line)["audit_id"] for line in lines] == [asked["audit_id"]]
+    assert json.loads(run(cli_env, "audit", "retention", "--days", "30", "--json").stdout)["answers"] == 0
+    assert_clean_error(run(cli_env, "audit", "retention", "--days", "30", "--mode", "shred"), "--mode must be")
+    proc = run(cli_env, "audit", "user", "UDANA", "--delete", "--yes")
+    assert proc.returncode == 0 and "Deleted 1 answers" in proc.stdout
+    assert run(cli_env, "audit", "user", "UDANA").stdout == ""

@@ -169,3 +169,47 @@ def export(fmt: str = typer.Option("jsonl", "--format", help="csv or jsonl."),
             handle.close()
     if out:
         console.print(f"{len(rows)} answers written to {out}", highlight=False)
+
+
+@app.command("retention")
+def retention(days: int = typer.Option(..., "--days", min=1, help="Keep answers younger than this many days."),
+              mode: str = typer.Option("delete", "--mode", help="delete: remove old answers; redact: keep "
+                                       "their numbers, blank their text."),
+              as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
+    """Apply the retention policy: delete or redact answers older than N days (run it daily, e.g. cron)."""
+    from datetime import datetime, timedelta, timezone
+
+    from bot.audit_review import apply_retention
+    from core.errors import CitebotError
+
+    if mode not in ("delete", "redact"):
+        raise CitebotError(f"--mode must be delete or redact, not {mode!r}.")
+    cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+    touched = apply_retention(_engine(), cutoff, mode)
+    if as_json:
+        print_json({"mode": mode, "older_than": cutoff.isoformat(), "answers": touched})
+    else:
+        console.print(f"{touched} answers older than {cutoff:%Y-%m-%d %H:%M} UTC {mode}d.", highlight=False)
+
+
+@app.command("user")
+def user_data(user: str = typer.Argument(..., help="Slack user id (e.g. U0123ABC)."),
+              delete: bool = typer.Option(False, "--delete", help="Delete the person's questions and feedback "
+                                          "instead of exporting them."),
+              yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation when deleting.")) -> None:
+    """Export (JSON lines on stdout) or delete everything the audit log holds about one person."""
+    import json
+
+    from bot.audit_review import delete_user, export_row, user_answers
+
+    engine = _engine()
+    if not delete:
+        for row in user_answers(engine, user):
+            print(json.dumps({**export_row(row), "feedback": [
+                {"user": f.user_id, "verdict": f.verdict, "reason": f.reason, "created_at": f.created_at.isoformat()}
+                for f in row.feedback if f.user_id == user]}, ensure_ascii=False))
+        return
+    if not yes:
+        typer.confirm(f"Delete every question and feedback of {user}?", abort=True)
+    answers, feedback = delete_user(engine, user)
+    console.print(f"Deleted {answers} answers and {feedback} feedback rows of {user}.", highlight=False)

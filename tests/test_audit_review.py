@@ -1,0 +1,43 @@
+"""Retention and per-person export/delete on the real audit database."""
+
+from datetime import datetime, timedelta, timezone
+
+from bot.answering.pipeline import Answerer
+from bot.audit import get_answer, record_feedback
+from bot.audit_review import EXPIRED, apply_retention, delete_user, user_answers
+from core.db import session_scope
+from core.models import Answer, Feedback
+from indexing.pipeline import index_paths
+
+
+def _answered(settings, corpus):
+    index_paths([corpus], settings)
+    answerer = Answerer(settings)
+    old = answerer.ask("Where can I park my bike?", user="UOLD")
+    new = answerer.ask("Where is the colour printer?", user="UNEW")
+    record_feedback(answerer.engine, new.audit_id, "UOLD", "helpful")
+    with session_scope(answerer.engine) as session:
+        session.get(Answer, old.audit_id).created_at = datetime.now(timezone.utc) - timedelta(days=40)
+    return answerer.engine, old.audit_id, new.audit_id
+
+
+def test_retention_redacts_text_but_keeps_numbers_then_deletes(settings, corpus):
+    engine, old, new = _answered(settings, corpus)
+    cutoff = datetime.now(timezone.utc) - timedelta(days=30)
+    assert apply_retention(engine, cutoff, "redact") == 1
+    row = get_answer(engine, old)
+    assert row.question == EXPIRED and row.answer == EXPIRED and row.route == "rag" and row.passages
+    assert all(s.text == EXPIRED for s in row.sentences)
+    assert get_answer(engine, new).question == "Where is the colour printer?"
+    assert apply_retention(engine, cutoff, "delete") == 1
+    with session_scope(engine) as session:
+        assert session.get(Answer, old) is None and session.get(Answer, new) is not None
+
+
+def test_person_export_and_delete(settings, corpus):
+    engine, old, new = _answered(settings, corpus)
+    assert [r.id for r in user_answers(engine, "UOLD")] == [old, new]  # asked one, rated the other
+    assert delete_user(engine, "UOLD") == (1, 1)
+    with session_scope(engine) as session:
+        assert session.get(Answer, old) is None
+        assert session.query(Feedback).count() == 0 and session.get(Answer, new) is not None
