@@ -25,16 +25,12 @@ from pathlib import Path
 
 from bot.demo import DEMO_QUESTIONS, HANDBOOK_DIR
 from core.settings import Settings
+from indexing.metrics import percentile
 from indexing.pipeline import index_paths
 from bot.slack.emulator import SlackEmulator
 
 QUESTIONS = [*DEMO_QUESTIONS[:2], "How long are database backups kept?", "Who writes the status page updates?",
              "How do I get VPN access?", "When is the deploy freeze?"]
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def mention(slack, url, question, event_id=None, retry=None):
@@ -115,7 +111,7 @@ def main() -> None:
         rss = peak_rss_mb(bot.pid)
         bot.terminate()
     print(f"ack latency, {args.events} concurrent events: p50 {statistics.median(acks):.1f} ms, "
-          f"p99 {pct(acks, 99):.1f} ms")
+          f"p99 {percentile(acks, 99):.1f} ms")
     print(f"first visible progress: p50 {statistics.median(progress) * 1000:.0f} ms, "
           f"max {max(progress) * 1000:.0f} ms")
     print(f"final answer: single question {single_answer:.2f} s; under {args.events} concurrent: "

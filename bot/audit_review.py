@@ -16,6 +16,7 @@ from sqlalchemy import Engine, select
 from bot.audit import WITH_DETAILS
 from core.db import session_scope
 from core.models import Answer, Feedback
+from indexing.metrics import percentile
 
 NEGATIVE = ("not_helpful", "escalated")
 EXPIRED = "[removed by retention policy]"
@@ -80,7 +81,7 @@ def summary(rows: list[Answer]) -> dict:
         "errors": routes["error"], "with_feedback": with_feedback,
         "negative_feedback_rate": rate(negative, with_feedback),
         "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else 0.0,
-        "latency_ms_p95": round(latencies[min(total - 1, int(0.95 * (total - 1) + 0.5))], 1) if latencies else 0.0,
+        "latency_ms_p95": round(percentile(latencies, 95), 1),
         "per_day": dict(sorted(per_day.items())),
     }
 

@@ -84,6 +84,11 @@ def _alembic_config(engine: Engine):
     return cfg
 
 
+def _unreachable(exc: OperationalError) -> CitebotError:
+    reason = " ".join(str(exc.orig).split())  # drivers add hint lines; one line reads better
+    return CitebotError(f"Cannot reach the audit database: {reason}. Check CITEBOT_DATABASE_URL.")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to `revision`; raises CitebotError if the database cannot be reached."""
     from alembic import command
@@ -94,8 +99,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
     except OperationalError as exc:
-        reason = " ".join(str(exc.orig).split())  # drivers add hint lines; one line reads better
-        raise CitebotError(f"Cannot reach the audit database: {reason}. Check CITEBOT_DATABASE_URL.") from None
+        raise _unreachable(exc) from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
@@ -128,8 +132,7 @@ def ensure_schema(engine: Engine) -> None:
         if current_revision(engine) == head_revision():
             return
     except OperationalError as exc:
-        reason = " ".join(str(exc.orig).split())  # drivers add hint lines; one line reads better
-        raise CitebotError(f"Cannot reach the audit database: {reason}. Check CITEBOT_DATABASE_URL.") from None
+        raise _unreachable(exc) from None
     upgrade(engine)
 
 

@@ -12,14 +12,13 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import CitebotError
 from core.settings import Settings
 from indexing.documents import Section, SourceDocument
-from indexing.metrics import evaluate_run
+from indexing.metrics import evaluate_run, percentile
 from indexing.sources.base import Harvest, ProgressFn, Source
 
 MODES = ("bm25", "dense", "hybrid")
@@ -93,14 +92,8 @@ def _doc_ranking(passages) -> list[str]:
     return list(seen)
 
 
-def _percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))]
-
-
 def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | None = None,
-                       max_queries: int | None = None,
-                       on_mode: Callable[[str, dict], None] | None = None) -> dict:
+                       max_queries: int | None = None) -> dict:
     """Index the corpus in a fresh home with `settings`' retrieval knobs, then score every mode."""
     from indexing.pipeline import index_source
     from indexing.retrieval import HybridRetriever
@@ -123,8 +116,6 @@ def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | 
                                                            candidates=chunks_depth))[:DEPTH]
                 progress(f"queries ({mode})", done, len(judged))
             results[mode] = evaluate_run(run, {q: data.qrels[q] for q in judged})
-            if on_mode:
-                on_mode(mode, results[mode])
         latencies = []
         for qid in judged:  # the bot's own call: top_k passages, default candidate depth
             started = time.perf_counter()
@@ -141,6 +132,6 @@ def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | 
         "docs_per_second": round(len(data.corpus) / embed_seconds, 1),
         "chunks_per_second": round(full.chunks_embedded / embed_seconds, 1),
         "query_ms_p50": round(statistics.median(latencies), 1),
-        "query_ms_p95": round(_percentile(latencies, 95), 1),
+        "query_ms_p95": round(percentile(latencies, 95), 1),
         "metrics": results,
     }

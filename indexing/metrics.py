@@ -33,6 +33,12 @@ def mrr_at(ranked: Sequence[str], relevant: Mapping[str, int], k: int) -> float:
     return 0.0
 
 
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile (no interpolation): the value a reader can find in the data."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(pct / 100 * (len(ordered) - 1))))] if ordered else 0.0
+
+
 def evaluate_run(run: Run, qrels: Qrels) -> dict[str, float]:
     """Mean nDCG@10, Recall@100 and MRR@10 over the judged queries (a query with no run scores 0)."""
     judged = [q for q, rel in qrels.items() if any(g > 0 for g in rel.values())]

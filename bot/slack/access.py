@@ -10,6 +10,7 @@ import threading
 import time
 
 from indexing.retrieval import Passage
+from indexing.sources.slack_api import paged
 
 CACHE_SECONDS = 300
 
@@ -27,16 +28,7 @@ class ChannelAccess:
             cached = self._members.get(channel_id)
         if cached and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
-        found: set[str] = set()
-        cursor = None
-        while True:
-            response = client.conversations_members(channel=channel_id, limit=200,
-                                                         **({"cursor": cursor} if cursor else {}))
-            found.update(response.get("members", []))
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                break
-        members = frozenset(found)
+        members = frozenset(paged(client.conversations_members, "members", channel=channel_id, limit=200))
         with self._lock:
             self._members[channel_id] = (time.monotonic(), members)
         return members

@@ -17,6 +17,7 @@ from core.db import session_scope
 from core.models import ResolvedThread
 from indexing.pipeline import index_source
 from indexing.sources.base import DocumentsSource
+from indexing.sources.slack_api import paged
 from indexing.sources.slack_threads import thread_document
 
 log = logging.getLogger("citebot.slack")
@@ -25,10 +26,10 @@ RESOLVED_SOURCE = "slack-resolved"
 
 def _thread(client, channel: str, ts: str) -> tuple[str, list[dict]]:
     """(thread_ts, messages) for any message of a thread, the root or a reply."""
-    messages = client.conversations_replies(channel=channel, ts=ts, limit=200).get("messages", [])
+    messages = list(paged(client.conversations_replies, "messages", channel=channel, ts=ts, limit=200))
     thread_ts = (messages[0].get("thread_ts") or messages[0]["ts"]) if messages else ts
     if thread_ts != ts:
-        messages = client.conversations_replies(channel=channel, ts=thread_ts, limit=200).get("messages", [])
+        messages = list(paged(client.conversations_replies, "messages", channel=channel, ts=thread_ts, limit=200))
     return thread_ts, messages
 
 

@@ -1,8 +1,4 @@
 """Where documents come from: files, Slack (Web API and export folders), web pages.
 
-Each source is a small class behind `Source`; the pipeline does not know which kind it indexes.
+Each source is a small class behind `base.Source`; the pipeline does not know which kind it indexes.
 """
-
-from indexing.sources.base import Harvest, Source
-
-__all__ = ["Harvest", "Source"]

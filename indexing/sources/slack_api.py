@@ -17,6 +17,17 @@ PAGE_SIZE = 200
 RATE_LIMIT_RETRIES = 3
 
 
+def paged(call, key: str, **params) -> Iterator:
+    """Every item of a cursor-paginated Web API list (`key` of each page), following next_cursor."""
+    cursor = None
+    while True:
+        response = call(cursor=cursor, **params) if cursor else call(**params)
+        yield from response.get(key, [])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return
+
+
 class SlackApiSource(Source):
     def __init__(self, name: str, channels: Sequence[str], token: str | None, api_url: str,
                  page_size: int = PAGE_SIZE):
@@ -36,25 +47,15 @@ class SlackApiSource(Source):
         client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
         return client
 
-    @staticmethod
-    def _pages(call, key: str, **params) -> Iterator[dict]:
-        cursor = None
-        while True:
-            response = call(cursor=cursor, **params) if cursor else call(**params)
-            yield from response.get(key, [])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return
-
     def _channel(self, client, channel_id: str, harvest: Harvest) -> None:
         info = client.conversations_info(channel=channel_id)["channel"]
         name, private = info.get("name", channel_id), bool(info.get("is_private"))
-        history = list(self._pages(client.conversations_history, "messages", channel=channel_id,
+        history = list(paged(client.conversations_history, "messages", channel=channel_id,
                                    limit=self.page_size))
         for thread_ts, messages in group_threads(history).items():
             root = messages[0]
             if root.get("reply_count"):
-                messages = list(self._pages(client.conversations_replies, "messages", channel=channel_id,
+                messages = list(paged(client.conversations_replies, "messages", channel=channel_id,
                                             ts=thread_ts, limit=self.page_size))
             if not any(is_knowledge(m) for m in messages):
                 continue
