@@ -58,7 +58,7 @@ def record_answer(engine: Engine, result: AnswerResult, user: str | None, channe
         "id": result.audit_id, "created_at": utcnow(), "user_id": user, "channel_id": channel,
         "thread_ts": thread_ts, "question": redact(result.question, redact_emails),
         "answer": redact(result.answer, redact_emails), "route": result.route,
-        "route_reason": result.route_reason, "model": result.model,
+        "route_reason": result.route_reason, "model": result.model, "adapter_version": result.adapter_version,
         "retrieve_ms": result.latency_ms.get("retrieve", 0.0), "generate_ms": result.latency_ms.get("generate", 0.0),
         "total_ms": result.latency_ms.get("total", 0.0), "error": redact(result.error, redact_emails),
         "passages": [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "chunk_id": p.chunk_id,

@@ -160,6 +160,42 @@ class IndexRun(Base):
     errors: Mapped[str | None] = mapped_column(Text)  # skipped documents and reasons, one per line
 
 
+class TuningRun(Base):
+    """One fine-tuning run and the adapter it produced: the adapter registry.
+
+    `active` marks the adapter the bot serves (at most one row); `promoted_at` orders promotions so a
+    rollback can return to the previous one. Losses and behaviour checks are kept so a reviewer can see
+    why a run was promoted or kept back.
+    """
+
+    __tablename__ = "tuning_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    version: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    triggered_by: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running|kept|promoted|rolled_back|failed
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decision: Mapped[str] = mapped_column(Text, default="")
+    dataset_hash: Mapped[str] = mapped_column(String(32))
+    train_examples: Mapped[int] = mapped_column(Integer, default=0)
+    heldout_examples: Mapped[int] = mapped_column(Integer, default=0)
+    newest_thread_ts: Mapped[float] = mapped_column(Float, default=0.0)  # "new threads since the last run"
+    base_model: Mapped[str] = mapped_column(String(128))
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    losses_json: Mapped[str] = mapped_column(Text, default="[]")  # training loss per optimizer step
+    base_loss: Mapped[float | None] = mapped_column(Float)
+    tuned_loss: Mapped[float | None] = mapped_column(Float)
+    evaluation_json: Mapped[str] = mapped_column(Text, default="{}")  # base vs tuned behaviour table
+    adapter_path: Mapped[str | None] = mapped_column(Text)
+    adapter_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    train_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    tokens_per_s: Mapped[float] = mapped_column(Float, default=0.0)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 # Multi-workspace installs: the tables of slack_sdk's SQLAlchemy installation and OAuth-state stores,
 # declared with slack_sdk's own builders so the stores and our migration (0004) describe one schema.
 slack_metadata = MetaData()

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         description="auto: extractive with the small local model, generative with an OpenAI-compatible one.")
     openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before a call to the openai backend gives up.")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries (with exponential backoff) of a failed "
+                             "openai backend call: connection errors, 429 and 5xx.")
 
     top_k: int = Field(5, ge=1, le=50)
     chunk_chars: int = Field(2500, ge=200, le=8000,
@@ -54,12 +57,14 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.8, ge=0.0, le=1.0,
                                 description="Weight of dense similarity against normalised BM25 in hybrid "
                                 "retrieval (tuned with `citebot eval retrieval`).")
-    answer_threshold: float = Field(0.45,
-                                    description="Best dense similarity at or above which we answer.")
-    abstain_threshold: float = Field(0.35,
-                                     description="Below this we escalate; between the two we abstain.")
+    answer_threshold: float = Field(0.44, description="Best dense similarity at or above which we answer. "
+                                    "Calibrated with `citebot eval calibrate` on the handbook set.")
+    abstain_threshold: float = Field(0.325, description="Below this we escalate; between the two we abstain "
+                                     "(95% of answerable questions score above it).")
     support_threshold: float = Field(0.55,
                                      description="Minimum support score for a sentence to keep a citation.")
+    unsupported: Literal["remove", "flag"] = Field(
+        "remove", description="Generated sentences no passage supports: removed, or kept visibly flagged.")
     max_question_chars: int = Field(4000)
     redact_emails: bool = Field(True, description="Replace e-mail addresses in stored questions and answers "
                                 "(secrets such as tokens and keys are always redacted).")
@@ -82,6 +87,29 @@ class Settings(BaseSettings):
     resolved_reaction: str = Field("white_check_mark",
                                    description="Reaction name that marks a Slack thread resolved.")
     redis_url: str | None = Field(None, description="redis://host:6379/0 to share event dedupe between replicas.")
+
+    escalation_llm: Literal["local", "openai"] = Field(
+        "local", description="Who writes escalation replies: the local small model with the promoted LoRA "
+        "adapter, or an OpenAI-compatible server (vLLM with --enable-lora serving that adapter).")
+    escalation_model: str = Field("citebot-escalation", description="Model name of the escalation adapter on "
+                                  "the OpenAI-compatible server (vLLM's --lora-modules NAME=PATH).")
+    adapter_poll_seconds: float = Field(10.0, ge=0.0, description="How often the bot checks for a newly "
+                                        "promoted adapter (hot swap, no restart).")
+    tune_exports: str = Field("", description="Comma-separated Slack export folders that `citebot tune run` "
+                              "reads resolved threads from, besides the threads marked resolved in Slack.")
+    tune_rank: int = Field(8, ge=1, le=256, description="LoRA rank.")
+    tune_alpha: int = Field(16, ge=1, description="LoRA alpha.")
+    tune_lr: float = Field(1e-3, gt=0, description="Learning rate.")
+    tune_epochs: int = Field(2, ge=1, le=50)
+    tune_batch_size: int = Field(4, ge=1, le=256)
+    tune_grad_accum: int = Field(2, ge=1, le=256, description="Micro-batches per optimizer step.")
+    tune_max_tokens: int = Field(320, ge=64, le=4096, description="Longest training sequence (thread + reply).")
+    tune_seed: int = Field(42)
+    tune_min_examples: int = Field(20, ge=1, description="Fewer training examples than this: no training.")
+    tune_heldout_fraction: float = Field(0.15, gt=0.0, lt=0.9)
+    tune_eval_samples: int = Field(20, ge=1, description="Held-out threads to generate replies for "
+                                   "in the behaviour checks.")
+    tune_scrub_names: bool = Field(True, description="Replace people's names and @mentions in training data.")
 
     @field_validator("home")
     @classmethod
@@ -114,6 +142,10 @@ class Settings(BaseSettings):
     @property
     def adapters_dir(self) -> Path:
         return self.home / "adapters"
+
+    @property
+    def tune_export_paths(self) -> list[Path]:
+        return [Path(p.strip()).expanduser() for p in self.tune_exports.split(",") if p.strip()]
 
     @property
     def admin_ids(self) -> set[str]:

@@ -50,19 +50,35 @@ def _convert(target: Path) -> None:
     tmp.rename(target)  # atomic: a half-written cache is never mistaken for a good one
 
 
-@lru_cache(maxsize=2)
-def load_base_model(cache_dir: Path):
-    """(model, tokenizer) of the base model in eval mode, converting into `cache_dir` on first use."""
+def converted_model_dir(cache_dir: Path) -> Path:
+    """The regular transformers copy of the base model, converted from the GGUF on first use."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     target = Path(cache_dir) / CACHE_NAME
     if not (target / "config.json").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         _convert(target)
+    return target
+
+
+def load_tokenizer(cache_dir: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(converted_model_dir(cache_dir))
+
+
+def fresh_base_model(cache_dir: Path, device: str = "cpu"):
+    """A private (model, tokenizer) copy in eval mode: LoRA layers injected into it touch no one else."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    target = converted_model_dir(cache_dir)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    tokenizer = AutoTokenizer.from_pretrained(target)
-    model = AutoModelForCausalLM.from_pretrained(target)
+    model = AutoModelForCausalLM.from_pretrained(target).to(device)
     model.eval()
-    return model, tokenizer
+    return model, load_tokenizer(cache_dir)
+
+
+@lru_cache(maxsize=2)
+def load_base_model(cache_dir: Path):
+    """The process-wide shared (model, tokenizer), for plain generation without adapters."""
+    return fresh_base_model(cache_dir)

@@ -1,19 +1,21 @@
 """Escalation-style replies for questions retrieval cannot answer.
 
-The honest part ("I couldn't find this") and the mention of who to ask come from code; the small
-model only writes the friendly middle (later in the team's own tone, via the LoRA adapter). Its
-sentences pass a fact guard: anything with numbers, links, addresses or content words that are not in
-the question or in the vocabulary of asking for help is dropped, because a 135M model will happily
-invent a Wi-Fi password.
+The honest part ("I couldn't find this") comes from code; the rest is written by the escalation
+model: the small model with the promoted LoRA adapter, which learned from the team's resolved threads
+whom they loop in and what they ask for. Its sentences pass a fact guard: anything with numbers,
+links, addresses, an @handle the team never used, or words outside the question, the help vocabulary
+and the team's own reply vocabulary (from the adapter) is dropped, because a 135M model will happily
+invent a Wi-Fi password. If the kept reply loops nobody in, the configured contact is.
 """
 
 from __future__ import annotations
 
 import re
 
-from bot.answering.llm import Generator, GenerationError
+from bot.answering.llm import GenerationError, Generator
 from bot.answering.sentences import split_sentences
 from bot.answering.tracing import content_words
+from tuning.prompt import escalation_messages, handles, render_thread
 
 HELP_VOCABULARY = content_words("""
 help helping helpful happy glad thanks thank sorry apologize apologies inconvenience question questions
@@ -24,34 +26,38 @@ contact ping pinging assist support answer answers find found docs documentation
 understand problem issue issues request requests meanwhile while wait waiting available able best
 """)
 MAX_UNKNOWN_WORDS = 1
+REPLY_TOKENS = 60  # two or three sentences; keeps a CPU reply to a few seconds
 _FACTY = re.compile(r"\d|https?://|www\.|@\w+\.\w+|\bpassword\b", re.I)
 
-SYSTEM_PROMPT = ("You are the support assistant of an engineering team. The team's documentation has no "
-                 "answer to the user's question. Write one or two short, friendly sentences that ask the "
-                 "user for details that would help a teammate. Do not answer the question. Do not state facts.")
 
-
-def guard(sentence: str, question: str) -> bool:
-    """True if the sentence states nothing beyond the question and generic help-seeking words."""
-    if _FACTY.search(sentence):
+def guard(sentence: str, question: str, vocabulary: set[str] = frozenset(),
+          allowed_handles: set[str] = frozenset()) -> bool:
+    """True if the sentence states nothing beyond the question, generic help words and the team's words."""
+    if _FACTY.search(sentence) or handles(sentence) - allowed_handles:
         return False
-    unknown = content_words(sentence) - content_words(question) - HELP_VOCABULARY
+    unknown = content_words(sentence) - content_words(question) - HELP_VOCABULARY - vocabulary
     return len(unknown) <= MAX_UNKNOWN_WORDS
 
 
-def escalation_reply(question: str, contact: str, reason: str, generator: Generator | None) -> str:
-    """A reply that says we could not answer, loops in `contact`, and asks for useful details."""
+def escalation_reply(question: str, contact: str, reason: str, generator: Generator | None,
+                     context: str | None = None) -> str:
+    """A reply that says we could not answer, loops someone in, and asks for useful details."""
     opening = ("This needs a person, so I won't guess." if reason.startswith("question ")
                else "I couldn't find this in the indexed docs, so I won't guess.")
+    meta = getattr(generator, "meta", {}) or {}
+    vocabulary = set(meta.get("vocabulary", []))
+    allowed = set(meta.get("groups", [])) | {contact.lower()}
+    turns = [("asker", text) for text in (context, question) if text]
     middle = ""
     if generator is not None:
         try:
-            text = generator.complete([{"role": "system", "content": SYSTEM_PROMPT},
-                                       {"role": "user", "content": question}], max_tokens=60)
+            text = generator.complete(escalation_messages(render_thread(turns)), max_tokens=REPLY_TOKENS)
         except GenerationError:
             text = ""
-        kept = [s for s in split_sentences(text) if guard(s, question)][:2]
+        kept = [s for s in split_sentences(text) if guard(s, question, vocabulary, allowed)][:4]
         middle = " ".join(kept)
     if not middle:
         middle = "Could you add any details that would help, such as what you tried or the error you saw?"
-    return f"{opening} I'm looping in {contact}. {middle}"
+    if not handles(middle):
+        middle = f"I'm looping in {contact}. {middle}"
+    return f"{opening} {middle}"

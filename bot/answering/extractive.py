@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.answering.injection import instruction_like
 from bot.answering.sentences import plain, split_sentences
 from bot.answering.tracing import SEMANTIC_WEIGHT, _dot, content_words, lexical_overlap
 from indexing.embedder import embed_texts
@@ -43,7 +44,7 @@ def extract_answer(question: str, passages: list[Passage], min_dense: float) -> 
         if passage.dense_score < min_dense:
             continue
         for k, sentence in enumerate(split_sentences(passage.body)):
-            if len(sentence) >= 12:
+            if len(sentence) >= 12 and not instruction_like(sentence):
                 candidates.append((j, k, sentence))
     if not candidates:
         return []

@@ -61,16 +61,17 @@ class LocalGenerator(_CompleteFromStream):
 class OpenAIGenerator(_CompleteFromStream):
     """Chat completions with streaming; the client retries with backoff and enforces a timeout."""
 
-    def __init__(self, settings: Settings, timeout: float = 30.0, retries: int = 2):
+    def __init__(self, settings: Settings, model: str | None = None):
         import openai
 
         if not settings.openai_api_key and not settings.openai_base_url:
             raise CitebotError("CITEBOT_LLM=openai needs OPENAI_API_KEY (and OPENAI_BASE_URL for a "
                                "compatible server such as vLLM or Ollama).")
-        self.name = f"openai:{settings.llm_model}"
-        self.model_name = settings.llm_model
+        self.model_name = model or settings.llm_model
+        self.name = f"openai:{self.model_name}"
         self.client = openai.OpenAI(api_key=settings.openai_api_key or "not-needed",
-                                    base_url=settings.openai_base_url, timeout=timeout, max_retries=retries)
+                                    base_url=settings.openai_base_url, timeout=settings.llm_timeout,
+                                    max_retries=settings.llm_retries)
 
     def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
         import openai
@@ -89,3 +90,12 @@ def make_generator(settings: Settings) -> Generator:
     if settings.llm == "openai":
         return OpenAIGenerator(settings)
     return LocalGenerator(settings)
+
+
+def make_escalation_generator(settings: Settings, engine) -> Generator:
+    """CITEBOT_ESCALATION_LLM: the local model with the promoted adapter, or that adapter served by vLLM."""
+    if settings.escalation_llm == "openai":
+        return OpenAIGenerator(settings, model=settings.escalation_model)
+    from tuning.serving import EscalationModel
+
+    return EscalationModel(settings, engine)

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 from bot.answering.escalation import escalation_reply
 from bot.answering.extractive import extract_answer
-from bot.answering.llm import GenerationError, Generator, make_generator
+from bot.answering.injection import instruction_like, without_instructions
+from bot.answering.llm import GenerationError, Generator, make_escalation_generator, make_generator
 from bot.answering.result import AnswerResult, Citation, Sentence
 from bot.answering.router import RouteDecision, decide_route
 from bot.answering.tracing import TracedSentence, trace
@@ -29,6 +30,9 @@ GROUNDED_PROMPT = (
 )
 
 
+UNSUPPORTED_MARK = " [unsupported: not found in the sources]"
+
+
 def validate_question(question: str, settings: Settings) -> str:
     question = (question or "").strip()
     if not question:
@@ -42,11 +46,12 @@ def validate_question(question: str, settings: Settings) -> str:
 class Answerer:
     """Long-lived: holds the retriever and (lazily) the model, so a bot process pays loading once."""
 
-    def __init__(self, settings: Settings, generator: Generator | None = None):
+    def __init__(self, settings: Settings, generator: Generator | None = None, escalation: Generator | None = None):
         self.settings = settings
         self.engine, self.spool = open_audit(settings)  # a database that is down means rows wait in the spool
         self.retriever = HybridRetriever(settings)
         self._generator = generator
+        self._escalation = escalation
 
     def warm_up(self) -> None:
         """Load the embedder and the BM25 index now, so the first question does not pay for it."""
@@ -57,6 +62,13 @@ class Answerer:
         if self._generator is None:
             self._generator = make_generator(self.settings)
         return self._generator
+
+    @property
+    def escalation_generator(self) -> Generator:
+        """The tuned escalation model (hot-swaps promoted adapters), or the same adapter behind vLLM."""
+        if self._escalation is None:
+            self._escalation = make_escalation_generator(self.settings, self.engine)
+        return self._escalation
 
     def _style(self) -> str:
         if self.settings.answer_style != "auto":
@@ -100,7 +112,7 @@ class Answerer:
             result.citations = _citations(passages[:3])
             result.model = "none"
         else:
-            self._escalate(result, question, decision.reason, contact)
+            self._escalate(result, question, decision.reason, contact, context)
         done = time.perf_counter()
         result.latency_ms = {"retrieve": (retrieved - started) * 1000, "generate": (done - retrieved) * 1000,
                              "total": (done - started) * 1000}
@@ -126,22 +138,27 @@ class Answerer:
             result.citations = _citations(passages[:3])
             return
         _number_citations(result, traced, passages)
+        if result.error:  # the model failed: say so, the quoted sentences and sources are still right
+            result.answer += ("\n(The language model did not respond, so these sentences are quoted from the "
+                              "sources.)")
 
     def _generate(self, question: str, passages: list[Passage]) -> list[TracedSentence]:
-        context = "\n\n".join(f"[{i}] {p.heading}: {p.body}" for i, p in enumerate(passages, 1))
+        context = "\n\n".join(f"[{i}] {p.heading}: {without_instructions(p.body)}" for i, p in enumerate(passages, 1))
         text = self.generator.complete([{"role": "system", "content": GROUNDED_PROMPT},
                                         {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}"}],
                                        max_tokens=220)
-        return [s for s in trace(text, passages, self.settings.support_threshold) if s.supported]
+        traced = [s for s in trace(text, passages, self.settings.support_threshold) if not instruction_like(s.text)]
+        return traced if self.settings.unsupported == "flag" else [s for s in traced if s.supported]
 
-    def _escalate(self, result: AnswerResult, question: str, reason: str, contact: str) -> None:
+    def _escalate(self, result: AnswerResult, question: str, reason: str, contact: str, context: str | None) -> None:
         generator = None
         try:
-            generator = self.generator
+            generator = self.escalation_generator
             result.model = generator.name
+            result.adapter_version = getattr(generator, "version", None)
         except CitebotError as exc:
             result.error, result.model = str(exc), "template"
-        result.answer = escalation_reply(question, contact, reason, generator)
+        result.answer = escalation_reply(question, contact, reason, generator, context)
 
 
 def _citations(passages: list[Passage]) -> list[Citation]:
@@ -161,5 +178,5 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
         for i, n in numbers.items()
     ]
     result.sentences = [Sentence(s.text, [numbers[i] for i in s.citations], s.support) for s in traced]
-    result.answer = " ".join(s.text + "".join(f" [{n}]" for n in sent.citations)
+    result.answer = " ".join(s.text + ("".join(f" [{n}]" for n in sent.citations) if s.supported else UNSUPPORTED_MARK)
                              for s, sent in zip(traced, result.sentences))

@@ -38,6 +38,7 @@ class AnswerResult:
     latency_ms: dict[str, float] = field(default_factory=dict)
     audit_id: str = ""
     error: str | None = None
+    adapter_version: str | None = None  # the LoRA adapter that wrote an escalation reply
 
     def to_json(self) -> dict:
         """The `citebot ask --json` contract (keep stable; add keys, never rename)."""
@@ -50,6 +51,7 @@ class AnswerResult:
             "sentences": [{"text": s.text, "citations": s.citations, "support": s.support} for s in self.sentences],
             "audit_id": self.audit_id,
             "model": self.model,
+            "adapter_version": self.adapter_version,
             "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
             "retrieved": [{"rank": p.rank, "title": p.title, "heading": p.heading, "source": p.source,
                            "score": p.score, "dense_score": p.dense_score} for p in self.passages],

@@ -22,7 +22,7 @@ _PERSON_OR_ACTION = [
      "asks for an action"),
     (re.compile(r"\b(give|grant) me\b.*\baccess\b|\bneed (admin |write |prod(uction)? )?access\b", re.I),
      "asks for access"),
-    (re.compile(r"\b(is|are|seems|looks|went) (down|broken|on fire|not responding)\b|\boutage\b", re.I),
+    (re.compile(r"\b(is|are|seems|looks|went) (down|on fire|not responding)\b|\boutage\b", re.I),
      "reports a live incident"),
 ]
 
@@ -34,11 +34,15 @@ class RouteDecision:
     best_score: float
 
 
+def person_or_action(question: str) -> str | None:
+    """Why the question needs a person ("asks for access"), or None."""
+    return next((why for pattern, why in _PERSON_OR_ACTION if pattern.search(question)), None)
+
+
 def decide_route(question: str, passages: list[Passage], settings: Settings) -> RouteDecision:
     best = max((p.dense_score for p in passages), default=0.0)
-    for pattern, why in _PERSON_OR_ACTION:
-        if pattern.search(question):
-            return RouteDecision("escalate", f"question {why}", best)
+    if why := person_or_action(question):
+        return RouteDecision("escalate", f"question {why}", best)
     if not passages:
         return RouteDecision("escalate", "nothing is indexed that could answer this", best)
     if best < settings.abstain_threshold:

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, eval_cmd, index_cmd, serve_cmd
+from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, eval_cmd, index_cmd, serve_cmd, tune_cmd
 from core.errors import CitebotError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.command("serve")(serve_cmd.serve)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(tune_cmd.app, name="tune")
 
 
 def main() -> None:

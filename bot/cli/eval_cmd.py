@@ -1,7 +1,9 @@
-"""`citebot eval ...`: measure retrieval (and later answers) on labelled data."""
+"""`citebot eval ...`: measure retrieval and answers on labelled data, and calibrate the router."""
 
 from __future__ import annotations
 
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -51,3 +53,81 @@ def retrieval(
                   f"{result['chunks_per_second']} chunks/s) · unchanged reindex {result['reindex_unchanged_seconds']} s "
                   f"({result['reindex_unchanged_pct']}% of full) · query p50 {result['query_ms_p50']} ms, "
                   f"p95 {result['query_ms_p95']} ms", highlight=False)
+
+
+SET_HELP = "JSONL of {question, answerable, gold_sources[, expect_route]}; default: the bundled handbook set."
+DOCS_HELP = "Folder of documents the set is about (default: the bundled handbook)."
+BEIR_HELP = "Use a BEIR folder's corpus.jsonl as the documents instead (gold_sources are its doc ids)."
+
+
+@contextmanager
+def _scratch(set_file: Path | None, docs: Path | None, beir: Path | None):
+    """The labelled items and settings for a scratch home with the set's documents indexed; the home is
+    removed afterwards."""
+    from bot.answering.evaluation import load_set, scratch_settings
+    from bot.demo import HANDBOOK_DIR, HANDBOOK_SET
+    from core.settings import get_settings
+    from indexing.evaluation import BeirSource, load_beir
+    from indexing.sources.files import FileSource
+
+    items = load_set(set_file or HANDBOOK_SET)
+    source = BeirSource(load_beir(beir)) if beir else FileSource.adhoc([docs or HANDBOOK_DIR])
+    settings = scratch_settings(get_settings(), source)
+    try:
+        yield items, settings
+    finally:
+        shutil.rmtree(settings.home, ignore_errors=True)
+
+
+@app.command("answers")
+def answers(
+    set_file: Path = typer.Option(None, "--set", help=SET_HELP, exists=True, dir_okay=False),
+    docs: Path = typer.Option(None, "--docs", help=DOCS_HELP, exists=True, file_okay=False),
+    beir: Path = typer.Option(None, "--beir", help=BEIR_HELP, exists=True, file_okay=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+) -> None:
+    """Answer every question of a labelled set and report citation precision and recall, answer rate,
+    abstain/escalate rate on unanswerable questions, routing accuracy and latency per stage.
+
+    Runs in a temporary home: your index and audit log are not touched.
+    """
+    from bot.answering.evaluation import evaluate_answers
+
+    with _scratch(set_file, docs, beir) as (items, settings):
+        if as_json:
+            print_json(evaluate_answers(items, settings))
+            return
+        with stage_progress(10) as progress:
+            result = evaluate_answers(items, settings, progress)
+    for key in ("questions", "answerable", "unanswerable", "citation_precision", "citation_recall", "answer_rate",
+                "answered_with_right_source", "unanswerable_not_answered", "unanswerable_abstained",
+                "unanswerable_escalated", "routing_accuracy", "escalation_generate_ms_p50"):
+        console.print(f"{key.replace('_', ' '):<28} {result[key]}", highlight=False)
+    for stage, values in result["latency_ms"].items():
+        console.print(f"{stage + ' ms':<28} p50 {values['p50']}  p95 {values['p95']}", highlight=False)
+    for miss in result["misrouted"]:
+        console.print(f"  misrouted ({miss['route']}): {miss['question']}", highlight=False)
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    set_file: Path = typer.Option(None, "--set", help=SET_HELP, exists=True, dir_okay=False),
+    docs: Path = typer.Option(None, "--docs", help=DOCS_HELP, exists=True, file_okay=False),
+    beir: Path = typer.Option(None, "--beir", help=BEIR_HELP, exists=True, file_okay=False),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+) -> None:
+    """Choose the router's thresholds from a labelled set: prints CITEBOT_ANSWER_THRESHOLD and
+    CITEBOT_ABSTAIN_THRESHOLD to put in your environment, with the accuracy they reach."""
+    from bot.answering.evaluation import calibrate
+
+    with _scratch(set_file, docs, beir) as (items, settings):
+        result = calibrate(items, settings)
+    if as_json:
+        print_json(result)
+        return
+    console.print(f"CITEBOT_ANSWER_THRESHOLD={result['answer_threshold']}\n"
+                  f"CITEBOT_ABSTAIN_THRESHOLD={result['abstain_threshold']}", highlight=False)
+    console.print(f"balanced accuracy {result['balanced_accuracy']} (current thresholds "
+                  f"{result['current']['answer_threshold']}/{result['current']['abstain_threshold']}: "
+                  f"{result['current']['balanced_accuracy']}); person/action classifier "
+                  f"{result['person_or_action_classifier']}", highlight=False)

@@ -3,6 +3,8 @@
 from pathlib import Path
 
 HANDBOOK_DIR = Path(__file__).parent / "handbook"
+# Labelled questions about the handbook, asked the way people ask in a help channel (`citebot eval answers`).
+HANDBOOK_SET = Path(__file__).parent / "labelled_handbook.jsonl"
 
 # One question answered by one page, one that needs two pages, one the handbook cannot answer.
 DEMO_QUESTIONS = [

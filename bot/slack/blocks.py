@@ -119,7 +119,8 @@ def help_message(admin: bool) -> dict:
              "• `/ask QUESTION`: a private answer you can share in the channel.",
              "• Under every answer: *Helpful*, *Not helpful* (with a reason) and *Escalate to a person*.",
              "• React with :white_check_mark: on a solved thread to make it a source for later answers.",
-             "• `/citebot config`: how I behave in this channel."]
+             "• `/citebot config`: how I behave in this channel.",
+             "• `/citebot tune status`: which fine-tuned adapter writes my escalation replies."]
     if admin:
         lines += ["• `/reindex [SOURCE]`: update the index (admins).",
                   "• `/citebot audit [N|ID]`: recent answers or one answer with its sources (admins)."]

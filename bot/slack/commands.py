@@ -1,4 +1,4 @@
-"""Slash commands: /ask, /reindex, /citebot (help, audit) and /audit.
+"""Slash commands: /ask, /reindex, /citebot (help, config, audit, tune status) and /audit.
 
 Each command acks within Slack's 3 s with a short text; the work runs in a lazy listener and replies
 ephemerally to the person who asked (chat.postEphemeral), except /reindex progress, which the channel
@@ -32,6 +32,22 @@ def audit_text(services: Services, arg: str) -> str:
                         for p in cited)
     return (f"*Q:* {escape(row.question)}\n*A:* {escape(row.answer)}\n*Route:* {row.route} ({escape(row.route_reason)})"
             f" · model {row.model} · {row.total_ms:.0f} ms\n*Sources*\n{sources}")
+
+
+def tune_status_text(services: Services) -> str:
+    """`/citebot tune status`: which adapter writes escalation replies, and the latest runs."""
+    from tuning.registry import list_runs
+
+    runs = list_runs(services.answerer.engine, limit=5)
+    active = next((r for r in runs if r.active), None)
+    lines = [f"*Escalation model*: {'adapter `' + active.version + '`' if active else 'base model (no adapter promoted)'}"]
+    for r in runs:
+        loss = f", held-out loss {r.base_loss:.2f} → {r.tuned_loss:.2f}" if r.tuned_loss is not None else ""
+        lines.append(f"• `{r.version}` {r.status}{' (active)' if r.active else ''}: {r.train_examples} examples"
+                     f"{loss}. {escape(r.error or r.decision)}")
+    if not runs:
+        lines.append("No tuning run yet: `citebot tune run` (or the scheduled job) starts one.")
+    return "\n".join(lines)
 
 
 def register(app, services: Services) -> None:
@@ -109,6 +125,9 @@ def _citebot_reply(services: Services, user: str, sub: str, arg: str, channel: s
             text = audit_text(services, arg)
         except NotFoundError as exc:
             return notice(str(exc))
+        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+    if sub == "tune":
+        text = tune_status_text(services)
         return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
     if sub == "config":
         text = f"*citebot settings for this channel*\n{services.channels.for_channel(channel).describe()}"

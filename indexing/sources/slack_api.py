@@ -28,6 +28,16 @@ def paged(call, key: str, **params) -> Iterator:
             return
 
 
+def web_client(token: str, api_url: str):
+    """A Web API client that sleeps for Retry-After on 429 (up to RATE_LIMIT_RETRIES times)."""
+    from slack_sdk import WebClient
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    client = WebClient(token=token, base_url=api_url, timeout=30)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
+    return client
+
+
 class SlackApiSource(Source):
     def __init__(self, name: str, channels: Sequence[str], token: str | None, api_url: str,
                  page_size: int = PAGE_SIZE):
@@ -40,12 +50,7 @@ class SlackApiSource(Source):
         self._token, self._api_url = token, api_url
 
     def _client(self):
-        from slack_sdk import WebClient
-        from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-
-        client = WebClient(token=self._token, base_url=self._api_url, timeout=30)
-        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
-        return client
+        return web_client(self._token, self._api_url)
 
     def _channel(self, client, channel_id: str, harvest: Harvest) -> None:
         info = client.conversations_info(channel=channel_id)["channel"]

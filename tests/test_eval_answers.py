@@ -1,0 +1,69 @@
+"""`citebot eval answers` and `citebot eval calibrate` on a small labelled set over the tiny corpus."""
+
+import json
+
+import pytest
+
+from bot.answering.evaluation import is_gold, load_set, supported
+from bot.demo import HANDBOOK_SET
+from core.errors import CitebotError
+from tests.test_cli import run
+
+SMALL_SET = [
+    {"question": "where do bikes go?", "answerable": True, "gold_sources": ["parking.md"]},
+    {"question": "coffee machine shows E7, help", "answerable": True, "gold_sources": ["coffee.md"]},
+    {"question": "where are the spare toner cartridges", "answerable": True, "gold_sources": ["printers.html"]},
+    {"question": "what's the salary of the CEO", "answerable": False, "gold_sources": []},
+    {"question": "how do I configure kafka retention", "answerable": False, "gold_sources": []},
+    {"question": "can someone grant me admin access to the parking app?", "answerable": True,
+     "gold_sources": ["parking.md"], "expect_route": "escalate"},
+]
+
+
+@pytest.fixture
+def small_set(tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in SMALL_SET))
+    return path
+
+
+def test_eval_answers_reports_quality_and_leaves_the_users_data_alone(cli_env, small_set, corpus, home):
+    proc = run(cli_env, "eval", "answers", "--set", str(small_set), "--docs", str(corpus), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert (result["questions"], result["answerable"], result["unanswerable"]) == (6, 3, 2)
+    assert result["answered_with_right_source"] == 1.0 and result["citation_precision"] == 1.0
+    assert result["unanswerable_not_answered"] == 1.0 and result["routing_accuracy"] == 1.0
+    assert set(result["latency_ms"]) == {"retrieve", "generate", "total"}
+    assert not home.exists(), "evaluation runs in a scratch home"
+
+
+def test_calibrate_prints_thresholds_that_separate_the_set(cli_env, small_set, corpus):
+    proc = run(cli_env, "eval", "calibrate", "--set", str(small_set), "--docs", str(corpus), "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["balanced_accuracy"] == 1.0
+    assert result["abstain_threshold"] <= result["answer_threshold"]
+    assert result["unanswerable_scores"]["p95"] < result["answer_threshold"] <= result["answerable_scores"]["p5"]
+    assert result["person_or_action_classifier"] == {"recall": 1.0, "false_positive_rate": 0.0}
+
+
+def test_shipped_handbook_set_is_a_third_unanswerable_and_well_formed():
+    items = load_set(HANDBOOK_SET)
+    assert len(items) >= 60
+    assert 0.3 <= sum(not i.answerable for i in items) / len(items) <= 0.4
+    assert all(i.gold_sources for i in items if i.answerable)
+
+
+def test_bad_labelled_set_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"question": "x"}\n')
+    with pytest.raises(CitebotError, match="bad.jsonl:1"):
+        load_set(path)
+
+
+def test_support_judge_and_gold_matching():
+    assert supported("Bicycles go in the basement garage.", "Bicycles go in the basement garage, level -1.")
+    assert not supported("Bicycles get a free locker.", "Bicycles go in the basement garage.")
+    assert is_gold("/docs/handbook/vpn.md", ["vpn.md"]) and not is_gold("/docs/old-vpn.md", ["vpn.md"])
+    assert is_gold("beir://linux", ["linux"])

@@ -1,0 +1,135 @@
+"""The tuning dataset: resolved threads from an export, the audit log and the Web API, scrubbed and split."""
+
+import json
+import shutil
+
+import pytest
+
+from bot.slack.emulator import SlackEmulator
+from core.db import ensure_schema, get_engine, session_scope
+from core.errors import CitebotError
+from core.models import ResolvedThread
+from indexing.sources.slack_api import web_client
+from tuning.dataset import Example, build_dataset, in_heldout, read_examples
+from tuning.prompt import escalates
+from tuning.run import NotEnoughData, collect_threads, make_dataset
+from tuning.sample_threads import PEOPLE, RESPONDERS, SHIPPED, generate
+from tuning.threads import from_export, from_slack_api
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return build_dataset(from_export(SHIPPED, "white_check_mark"))
+
+
+def test_shipped_sample_yields_scrubbed_examples_split_by_thread(sample):
+    stats = sample.stats
+    assert stats.train >= 120 and stats.heldout >= 15
+    assert stats.unresolved_skipped > 0 and stats.bot_only > 0, "the sample holds threads that must be skipped"
+    assert not {e.thread for e in sample.train} & {e.thread for e in sample.heldout}
+    everything = sample.train + sample.heldout
+    text = "\n".join(e.prompt + "\n" + e.reply for e in everything)
+    assert "xoxb-" not in text and "@example.com" not in text and "<@U" not in text
+    assert stats.secrets_scrubbed > 0
+    for _, name in PEOPLE + RESPONDERS:
+        assert name not in text and name.split()[0] not in text, name
+    assert "@db-team" in stats.groups and "@security" in stats.groups, "group handles are the habit to learn"
+    assert 0.6 < stats.escalating_share < 0.95
+
+
+def test_the_learned_reply_is_the_teams_last_reply_not_the_askers_thanks_or_a_bot_post(sample):
+    for example in sample.train[:40]:
+        assert "couldn't find this in the indexed docs" not in example.prompt + example.reply
+        assert not example.reply.lower().startswith(("thanks!", "thank you", "perfect"))
+        assert example.prompt.startswith("asker: ")
+    assert sum(e.escalates for e in sample.train) == sum(escalates(e.reply) for e in sample.train)
+
+
+def test_dataset_is_deterministic_and_written_as_jsonl(sample, tmp_path):
+    again = build_dataset(from_export(SHIPPED, "white_check_mark"))
+    assert again.stats.dataset_hash == sample.stats.dataset_hash
+    sample.write(tmp_path)
+    assert read_examples(tmp_path / "train.jsonl") == sample.train
+    row = json.loads((tmp_path / "heldout.jsonl").read_text().splitlines()[0])
+    assert [m["role"] for m in row["messages"]] == ["system", "user", "assistant"]
+    assert json.loads((tmp_path / "stats.json").read_text())["heldout"] == len(sample.heldout)
+
+
+def test_the_same_thread_twice_is_deduplicated(copy_of, tmp_path):
+    export = copy_of(SHIPPED, "export")
+    shutil.copytree(export / "help-office", export / "help-office-copy")
+    channels = json.loads((export / "channels.json").read_text())
+    channels.append({"id": "C0COPY", "name": "help-office-copy"})
+    (export / "channels.json").write_text(json.dumps(channels))
+    data = build_dataset(from_export(export, "white_check_mark"))
+    assert data.stats.duplicates > 5
+    base = build_dataset(from_export(SHIPPED, "white_check_mark"))
+    assert data.stats.train + data.stats.heldout == base.stats.train + base.stats.heldout
+
+
+def test_held_out_side_depends_only_on_the_thread():
+    keys = [f"C1:{i}.0" for i in range(2000)]
+    share = sum(in_heldout(k, 0.15) for k in keys) / len(keys)
+    assert 0.12 < share < 0.18
+    assert [in_heldout(k, 0.15) for k in keys[:50]] == [in_heldout(k, 0.15) for k in keys[:50]]
+
+
+def test_malformed_export_files_are_reported_and_the_rest_is_used(copy_of):
+    export = copy_of(SHIPPED, "export")
+    days = sorted((export / "help-platform").glob("*.json"))
+    days[0].write_text("{not json")
+    days[1].write_text('{"a": "dict, not a list"}')
+    load = from_export(export, "white_check_mark")
+    assert len(load.problems) == 2 and all("skipped" in p for p in load.problems)
+    assert build_dataset(load).stats.train > 100
+
+
+def test_a_folder_that_is_not_an_export_is_a_clear_error(tmp_path):
+    with pytest.raises(CitebotError, match="not a Slack export folder"):
+        from_export(tmp_path, "white_check_mark")
+
+
+def test_too_little_data_refuses_to_train(settings, tmp_path):
+    from tuning.sample_threads import write_export
+
+    write_export(generate(6), tmp_path / "tiny")
+    engine = get_engine(settings.resolved_database_url)
+    ensure_schema(engine)
+    with pytest.raises(NotEnoughData, match="at least 20 training examples"):
+        make_dataset(collect_threads(engine, settings, [tmp_path / "tiny"]), settings)
+
+
+def test_threads_with_only_bot_messages_give_no_example():
+    bot = {"ts": "1.0", "text": "Deploy finished", "bot_id": "B1", "subtype": "bot_message",
+           "reactions": [{"name": "white_check_mark"}]}
+    from tuning.threads import Thread, ThreadLoad
+
+    data = build_dataset(ThreadLoad(threads=[Thread("C1:1.0", "ops", [bot])]))
+    assert (data.stats.bot_only, data.train, data.heldout) == (1, [], [])
+
+
+def test_threads_marked_resolved_in_slack_come_from_the_audit_log(settings):
+    engine = get_engine(settings.resolved_database_url)
+    ensure_schema(engine)
+    thread = generate(3)[1]["messages"]
+    with session_scope(engine) as session:
+        session.add(ResolvedThread(channel_id="C9", thread_ts=thread[0]["ts"], messages_json=json.dumps(thread)))
+    load = collect_threads(engine, settings)
+    assert [t.key for t in load.threads] == [f"C9:{thread[0]['ts']}"]
+    assert isinstance(build_dataset(load, heldout_fraction=0.01).train[0], Example)
+
+
+def test_resolved_threads_are_read_through_the_web_api_with_paging():
+    reaction = [{"name": "white_check_mark", "users": ["U1"], "count": 1}]
+    with SlackEmulator() as slack:
+        slack.add_channel("C0HELP", "help")
+        for i in range(3):
+            slack.add_thread("C0HELP", f"17000000{i}0.000100", "U1", f"Prod database {i} is down",
+                             replies=[(f"17000000{i}1.000100", "U2", "Looping in @db-team, can you share the error?"),
+                                      (f"17000000{i}2.000100", "U1", "thanks")],
+                             **({"reactions": reaction} if i != 1 else {}))
+        load = from_slack_api(web_client("xoxb-test", slack.api_url), ["C0HELP"], "white_check_mark")
+        assert slack.violations == []
+    assert (len(load.threads), load.unresolved) == (2, 1)
+    example = build_dataset(load, heldout_fraction=0.01).train[0]
+    assert example.reply == "Looping in @db-team, can you share the error?" and example.escalates

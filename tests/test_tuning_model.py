@@ -1,0 +1,203 @@
+"""LoRA training, resume, evaluation, promotion, the adapter registry and the bot's hot swap, on the real
+small model (CPU) and real SQLite/PostgreSQL."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from sqlalchemy import select
+
+from bot.answering.pipeline import Answerer
+from core.db import ensure_schema, get_engine, session_scope
+from core.errors import CitebotError, NotFoundError
+from core.models import Answer, TuningRun
+from core.settings import Settings
+from tests.test_cli import run as run_cli
+from tuning import registry
+from tuning.base_model import load_tokenizer
+from tuning.dataset import build_dataset
+from tuning.evaluate import Behaviour, Evaluation, invented_facts, promotion_decision
+from tuning.run import collect_threads, run_tuning
+from tuning.sample_threads import SHIPPED, generate, write_export
+from tuning.serving import EscalationModel
+from tuning.threads import from_export
+from tuning.train import TrainConfig, encode, train_adapter
+
+
+@pytest.fixture(scope="module")
+def examples():
+    return build_dataset(from_export(SHIPPED, "white_check_mark")).train
+
+
+def test_only_reply_tokens_are_learned(examples):
+    tokenizer = load_tokenizer(Settings().model_cache_dir)
+    ids, labels = encode(examples[0], tokenizer, max_tokens=512)
+    learned = [t for t, label in zip(ids, labels) if label != -100]
+    assert tokenizer.decode(learned, skip_special_tokens=True).strip() == examples[0].reply
+    assert labels[0] == -100 and len(ids) == len(labels)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_training_killed_mid_run_resumes_to_the_same_adapter(examples, tmp_path):
+    cfg = TrainConfig(batch_size=2, grad_accum=1, epochs=1, max_tokens=160, checkpoint_every=1, dropout=0.1)
+    cache, few = Settings().model_cache_dir, examples[:8]
+    straight = train_adapter(few, tmp_path / "straight", cache, cfg, "h")
+
+    def crash_at_two(step, total, loss, eta):
+        if step == 2:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        train_adapter(few, tmp_path / "resumed", cache, cfg, "h", progress=crash_at_two)
+    assert (tmp_path / "resumed" / "checkpoint" / "state.pt").exists()
+    with pytest.raises(CitebotError, match="another dataset"):
+        train_adapter(few, tmp_path / "resumed", cache, cfg, "other-hash")
+    resumed = train_adapter(few, tmp_path / "resumed", cache, cfg, "h")
+    assert (resumed.resumed_from, resumed.steps) == (1, straight.steps)  # the checkpoint before the crash
+    assert resumed.losses == pytest.approx(straight.losses, abs=1e-3)
+    a = load_file(tmp_path / "straight" / "adapter_model.safetensors")
+    b = load_file(tmp_path / "resumed" / "adapter_model.safetensors")
+    assert all(torch.allclose(a[k], b[k], atol=1e-5) for k in a)
+    assert not (tmp_path / "resumed" / "checkpoint").exists()
+
+
+def test_time_budget_stops_training_with_a_usable_adapter(examples, tmp_path):
+    cfg = TrainConfig(batch_size=2, grad_accum=1, epochs=3, max_tokens=160, max_minutes=0.0001)
+    result = train_adapter(examples[:8], tmp_path / "a", Settings().model_cache_dir, cfg, "h")
+    assert result.stopped_by_budget and result.steps < result.total_steps
+    assert (tmp_path / "a" / "adapter_config.json").exists()
+
+
+def _evaluation(loss, **behaviour):
+    values = dict(samples=10, escalation_agreement=0.8, group_agreement=0.7, asks_details=0.8, format_ok=1.0,
+                  no_invented_facts=1.0, mean_chars=150.0) | behaviour
+    return Evaluation(loss, 0.0, Behaviour(**values))
+
+
+def test_promotion_needs_lower_loss_and_no_behaviour_regression():
+    incumbent = _evaluation(2.0)
+    assert promotion_decision(_evaluation(1.5), incumbent)[0]
+    assert not promotion_decision(_evaluation(2.1), incumbent)[0]
+    refused, why = promotion_decision(_evaluation(1.5, no_invented_facts=0.8), incumbent)
+    assert not refused and "no_invented_facts" in why
+
+
+def test_invented_facts_are_numbers_links_and_handles_the_thread_never_had():
+    thread = "asker: the replica lags since 14:05 UTC"
+    assert invented_facts("Looping in @db-team, since 14:05 right?", thread, {"@db-team"}) == []
+    assert invented_facts("Try vpn.example.com port 8443, or ask @wifi-team.", thread, {"@db-team"}) == \
+        ["8443", "@wifi-team"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_registry_promote_and_rollback(backend, settings, tmp_path, request):
+    url = request.getfixturevalue("pg_url") if backend == "postgres" else settings.resolved_database_url
+    engine = get_engine(url)
+    ensure_schema(engine)
+    for version in ("v1", "v2"):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "adapter_config.json").write_text("{}")
+        registry.start_run(engine, version, "test", "hash", "base", {}, 10, 2, 1.0)
+        registry.finish_run(engine, version, status="kept", adapter_path=str(tmp_path / version))
+    registry.start_run(engine, "v3", "test", "hash", "base", {}, 10, 2, 1.0)
+    registry.finish_run(engine, "v3", status="failed", error="boom")
+    assert registry.active_adapter(engine) is None
+    registry.promote(engine, "v1")
+    registry.promote(engine, "v2")
+    assert registry.active_adapter(engine).version == "v2"
+    with pytest.raises(CitebotError, match="no adapter files"):
+        registry.promote(engine, "v3")
+    with pytest.raises(NotFoundError):
+        registry.promote(engine, "v9")
+    assert registry.rollback(engine) == "v1"
+    assert registry.active_adapter(engine).version == "v1"
+    assert registry.rollback(engine) is None and registry.active_adapter(engine) is None
+    with pytest.raises(CitebotError, match="already uses the base model"):
+        registry.rollback(engine)
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    """One real `tune run` on a small slice of the sample threads, kept small enough for CPU CI."""
+    root = tmp_path_factory.mktemp("tune")
+    write_export(generate(70), root / "export")
+    settings = Settings(home=root / "home", tune_epochs=1, tune_batch_size=8, tune_grad_accum=1, tune_lr=2e-3,
+                        tune_max_tokens=224, tune_eval_samples=2, tune_min_examples=10, adapter_poll_seconds=0,
+                        escalation_contact="@platform-oncall")
+    engine = get_engine(settings.resolved_database_url)
+    ensure_schema(engine)
+    load = collect_threads(engine, settings, [root / "export"])
+    report = run_tuning(engine, settings, load)
+    return settings, engine, load, report, root
+
+
+def test_tune_run_trains_evaluates_and_promotes_a_better_adapter(tuned):
+    settings, engine, _, report, _ = tuned
+    assert report.status == "promoted", report.decision
+    assert report.evaluation["tuned"]["loss"] < report.evaluation["base"]["loss"]
+    adapter = settings.adapters_dir / report.version
+    meta = json.loads((adapter / "citebot.json").read_text())
+    assert meta["base_model"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    assert meta["dataset_hash"] == report.dataset["dataset_hash"] and "@db-team" in meta["groups"]
+    assert set(meta["evaluation"]) == {"base", "tuned"}
+    with session_scope(engine) as session:
+        row = session.scalar(select(TuningRun).where(TuningRun.version == report.version))
+        assert (row.status, row.active, row.adapter_bytes > 0) == ("promoted", True, True)
+        assert len(json.loads(row.losses_json)) == report.training["steps"]
+
+
+def test_no_new_threads_means_no_training(tuned):
+    settings, engine, load, report, _ = tuned
+    again = run_tuning(engine, settings, load)
+    assert (again.status, again.version) == ("nothing_new", report.version)
+
+
+def test_escalation_replies_use_the_promoted_adapter_and_swap_without_restart(tuned, corpus):
+    settings, engine, _, report, root = tuned
+    model = EscalationModel(settings, engine)
+    assert model.version == report.version and report.version in model.name
+    from indexing.pipeline import index_paths
+
+    index_paths([corpus], settings)
+    answerer = Answerer(settings, escalation=model)
+    result = answerer.ask("Can someone grant me prod database access?", user="U1", channel="C1")
+    assert result.route == "escalate" and result.adapter_version == report.version
+    assert not any(ch.isdigit() for ch in result.answer)
+    with session_scope(engine) as session:
+        assert session.get(Answer, result.audit_id).adapter_version == report.version
+    registry.rollback(engine)
+    assert model.refresh() and model.version is None and "lora" not in model.name
+    assert model.last_swap_seconds < 2.0
+    base_reply = model.complete([{"role": "user", "content": "hi"}], max_tokens=5)
+    registry.promote(engine, report.version)
+    assert model.refresh() and model.version == report.version
+    assert isinstance(base_reply, str)
+
+
+def test_a_worse_adapter_is_never_promoted(tuned):
+    settings, engine, load, report, _ = tuned
+    worse = settings.model_copy(update={"tune_lr": 1e-7, "tune_seed": 7})
+    outcome = run_tuning(engine, worse, load, force=True)
+    assert outcome.status == "kept" and "loss did not improve" in outcome.decision
+    assert registry.active_adapter(engine).version == report.version
+    assert set(outcome.evaluation) == {"base", "tuned", "incumbent"}
+
+
+def test_cli_lists_runs_and_reports_unknown_versions(tuned, cli_env):
+    settings, _, _, report, _ = tuned
+    env = dict(cli_env, CITEBOT_HOME=str(settings.home))
+    listed = run_cli(env, "tune", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    runs = json.loads(listed.stdout)
+    assert any(r["version"] == report.version and r["active"] for r in runs)
+    missing = run_cli(env, "tune", "promote", "no-such-version")
+    assert missing.returncode == 3 and "citebot tune list" in missing.stderr
+    tiny = Path(settings.home) / "tiny"
+    write_export(generate(4), tiny)
+    refused = run_cli(env, "tune", "run", "--export", str(tiny), "--force")
+    assert refused.returncode == 2 and "training examples are needed" in refused.stderr

@@ -1,0 +1,163 @@
+"""Resolved threads → training examples `(thread so far, the reply that moved it to resolution)`.
+
+The reply we learn from is the last human reply by someone other than the asker: in a support thread
+that is the team's answer that got it resolved (the asker's own "thanks!" comes after it). Bot posts,
+including our own, are dropped: the model must learn the team, not itself. Secrets and e-mail
+addresses are always scrubbed, people's names by default (group handles such as @db-team are kept,
+because who the team escalates to is exactly the habit we want). Duplicates are dropped, and the
+held-out split is by thread, so no thread leaks from training into evaluation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.redaction import redact
+from indexing.sources.slack_threads import is_knowledge, slack_text
+from tuning.prompt import SCRUBBED_PERSON, asks_for_details, escalates, escalation_messages, handles, render_thread
+
+if TYPE_CHECKING:  # only for hints: the dataset format itself needs no database (GPU boxes train from JSONL)
+    from tuning.threads import Thread, ThreadLoad
+
+_USER_MENTION = re.compile(r"<@(U\w+)(?:\|[^>]*)?>")
+MAX_TURN_CHARS = 600  # long pastes (logs) are cut: the habit is in the reply, not in the log
+
+
+@dataclass
+class Example:
+    thread: str  # thread key: split and dedupe unit
+    channel: str
+    prompt: str  # the thread so far, rendered by tuning.prompt
+    reply: str
+    escalates: bool
+    asks: bool
+    handles: list[str]
+
+    def messages(self) -> list[dict[str, str]]:
+        return escalation_messages(self.prompt) + [{"role": "assistant", "content": self.reply}]
+
+
+@dataclass
+class DatasetStats:
+    threads_in: int = 0
+    unresolved_skipped: int = 0
+    bot_only: int = 0
+    no_team_reply: int = 0
+    duplicates: int = 0
+    secrets_scrubbed: int = 0
+    problems: list[str] = field(default_factory=list)
+    train: int = 0
+    heldout: int = 0
+    escalating_share: float = 0.0
+    groups: dict[str, int] = field(default_factory=dict)
+    dataset_hash: str = ""
+
+
+@dataclass
+class Dataset:
+    train: list[Example]
+    heldout: list[Example]
+    stats: DatasetStats
+
+    def write(self, out: Path) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, rows in (("train", self.train), ("heldout", self.heldout)):
+            with open(out / f"{name}.jsonl", "w", encoding="utf-8") as handle:
+                for example in rows:
+                    handle.write(json.dumps({**asdict(example), "messages": example.messages()}) + "\n")
+        (out / "stats.json").write_text(json.dumps(asdict(self.stats), indent=2))
+
+    @property
+    def vocabulary(self) -> list[str]:
+        """Words of the team's replies: the escalation guard lets the tuned model use them."""
+        return sorted({w for e in self.train for w in re.findall(r"[a-z][a-z'-]+", e.reply.lower())})
+
+
+class Scrubber:
+    """Secrets and e-mails always; people's names and @mentions unless `names` is False."""
+
+    def __init__(self, names: dict[str, str], scrub_names: bool = True):
+        self.scrub_names = scrub_names
+        self.names = names
+        words = {part for full in names.values() for part in [full, *full.split()] if len(part) > 2}
+        self._name_re = re.compile(r"\b(" + "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+                                   + r")\b") if words else None
+        self.secrets = 0
+
+    def __call__(self, text: str) -> str:
+        if self.scrub_names:
+            text = _USER_MENTION.sub(SCRUBBED_PERSON, text)
+        else:
+            text = _USER_MENTION.sub(lambda m: "@" + self.names.get(m.group(1), "teammate").split()[0].lower(), text)
+        text = slack_text(text)
+        cleaned = redact(text, emails=True) or ""
+        self.secrets += cleaned != text
+        if self.scrub_names and self._name_re:
+            cleaned = self._name_re.sub("a teammate", cleaned)
+        return cleaned[:MAX_TURN_CHARS]
+
+
+def thread_example(thread: Thread, scrub: Scrubber) -> Example | str:
+    """The example of one thread, or why there is none ("bot_only" / "no_team_reply")."""
+    human = sorted((m for m in thread.messages if is_knowledge(m)), key=lambda m: float(m["ts"]))
+    if not human:
+        return "bot_only"
+    asker = human[0].get("user")
+    team = [i for i, m in enumerate(human) if m.get("user") != asker]
+    if not team:
+        return "no_team_reply"
+    target = team[-1]
+    turns = [("asker" if m.get("user") == asker else "teammate", scrub(m["text"])) for m in human[:target]]
+    reply = scrub(human[target]["text"])
+    return Example(thread=thread.key, channel=thread.channel, prompt=render_thread(turns), reply=reply,
+                   escalates=escalates(reply), asks=asks_for_details(reply), handles=sorted(handles(reply)))
+
+
+def in_heldout(thread_key: str, fraction: float) -> bool:
+    """Stable by thread: the same thread is always on the same side, whatever else is in the data."""
+    return int(hashlib.sha256(thread_key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < fraction
+
+
+def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names: bool = True) -> Dataset:
+    stats = DatasetStats(threads_in=len(load.threads) + load.unresolved, unresolved_skipped=load.unresolved,
+                         problems=list(load.problems))
+    scrub = Scrubber(load.names, scrub_names)
+    seen: set[str] = set()
+    train, heldout = [], []
+    for thread in sorted(load.threads, key=lambda t: t.key):
+        example = thread_example(thread, scrub)
+        if example == "bot_only":
+            stats.bot_only += 1
+            continue
+        if example == "no_team_reply":
+            stats.no_team_reply += 1
+            continue
+        fingerprint = hashlib.sha256(f"{example.prompt}\x00{example.reply}".lower().encode()).hexdigest()
+        if fingerprint in seen:
+            stats.duplicates += 1
+            continue
+        seen.add(fingerprint)
+        (heldout if in_heldout(example.thread, heldout_fraction) else train).append(example)
+    stats.secrets_scrubbed = scrub.secrets
+    stats.train, stats.heldout = len(train), len(heldout)
+    everything = train + heldout
+    stats.escalating_share = round(sum(e.escalates for e in everything) / len(everything), 3) if everything else 0.0
+    stats.groups = dict(Counter(h for e in everything for h in e.handles).most_common())
+    digest = hashlib.sha256()
+    for example in train + heldout:
+        digest.update(json.dumps(asdict(example), sort_keys=True).encode())
+    stats.dataset_hash = digest.hexdigest()[:16]
+    return Dataset(train, heldout, stats)
+
+
+def read_examples(path: Path) -> list[Example]:
+    """Examples written by `Dataset.write` (train.jsonl / heldout.jsonl)."""
+    fields = Example.__dataclass_fields__
+    return [Example(**{k: v for k, v in json.loads(line).items() if k in fields})
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

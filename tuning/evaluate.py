@@ -1,0 +1,131 @@
+"""Base vs tuned on the same held-out threads: loss, and the behaviour we actually care about.
+
+Loss alone would promote an adapter that sounds like the team but invents a VPN server name. So each
+held-out thread also gets a generated reply, checked for: escalating when the team's reference reply
+escalated (and to the same group), asking for details, staying within length and format rules, and
+stating nothing that is not in the thread (numbers, links, addresses, unknown @handles).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass
+
+from tuning.dataset import Example
+from tuning.prompt import asks_for_details, escalates, escalation_messages, handles
+from tuning.train import collate, encode
+
+MAX_REPLY_CHARS = 500
+MAX_REPLY_SENTENCES = 5
+_FACT = re.compile(r"https?://\S+|\b[\w.+-]+@[\w-]+\.[\w.]+\b|\d+(?:[.:,]\d+)*")
+_BAD_FORMAT = re.compile(r"^\s*(#|[-*] |\d+\. )|```|^(asker|teammate|assistant|user):", re.M | re.I)
+PROMOTION_TOLERANCE = 0.05  # behaviour rates may wobble this much on a small held-out set
+
+
+@dataclass
+class Behaviour:
+    samples: int
+    escalation_agreement: float  # escalates iff the reference did
+    group_agreement: float  # among references that named a group: the reply names the same one
+    asks_details: float
+    format_ok: float
+    no_invented_facts: float
+    mean_chars: float
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    perplexity: float
+    behaviour: Behaviour
+
+    def to_json(self) -> dict:
+        return {"loss": round(self.loss, 4), "perplexity": round(self.perplexity, 2),
+                "behaviour": asdict(self.behaviour)}
+
+
+def invented_facts(reply: str, thread: str, known_handles: set[str]) -> list[str]:
+    """Numbers, links, e-mail addresses and @handles in the reply that the thread never mentioned."""
+    found = [m for m in _FACT.findall(reply) if m.lower() not in thread.lower()]
+    found += [h for h in handles(reply) if h not in known_handles and h not in thread.lower()]
+    return found
+
+
+def format_ok(reply: str) -> bool:
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", reply.strip()) if s]
+    return (0 < len(reply) <= MAX_REPLY_CHARS and len(sentences) <= MAX_REPLY_SENTENCES
+            and not _BAD_FORMAT.search(reply))
+
+
+def behaviour(examples: list[Example], replies: list[str], known_handles: set[str]) -> Behaviour:
+    n = len(examples)
+    if not n:
+        return Behaviour(0, 0, 0, 0, 0, 0, 0)
+    named = [(e, r) for e, r in zip(examples, replies) if e.handles]
+    return Behaviour(
+        samples=n,
+        escalation_agreement=round(sum(escalates(r) == e.escalates for e, r in zip(examples, replies)) / n, 3),
+        group_agreement=round(sum(bool(set(e.handles) & handles(r)) for e, r in named) / len(named), 3) if named else 0.0,
+        asks_details=round(sum(asks_for_details(r) for r in replies) / n, 3),
+        format_ok=round(sum(format_ok(r) for r in replies) / n, 3),
+        no_invented_facts=round(sum(not invented_facts(r, e.prompt, known_handles)
+                                    for e, r in zip(examples, replies)) / n, 3),
+        mean_chars=round(sum(len(r) for r in replies) / n, 1),
+    )
+
+
+def heldout_loss(model, tokenizer, examples: list[Example], max_tokens: int, batch_size: int = 8) -> float:
+    """Mean negative log-likelihood per reply token."""
+    import torch
+
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    encoded = [encode(e, tokenizer, max_tokens) for e in examples]
+    with torch.no_grad():
+        for i in range(0, len(encoded), batch_size):
+            ids, mask, labels = (t.to(device) for t in collate(encoded[i: i + batch_size], tokenizer.eos_token_id))
+            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+            target = labels[:, 1:]
+            nll = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), target.reshape(-1),
+                                                    ignore_index=-100, reduction="sum")
+            total += float(nll)
+            count += int((target != -100).sum())
+    return total / max(1, count)
+
+
+def generate_text(model, tokenizer, messages: list[dict[str, str]], max_new_tokens: int = 90) -> str:
+    """Greedy decoding, as the bot serves it: the same settings for evaluation and production."""
+    import torch
+
+    device = next(model.parameters()).device
+    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                           return_dict=True).to(device)
+    with torch.no_grad():
+        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, repetition_penalty=1.1,
+                                pad_token_id=tokenizer.eos_token_id)
+    return tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
+
+
+def evaluate(model, tokenizer, examples: list[Example], known_handles: set[str], max_tokens: int,
+             samples: int, adapter: bool = True) -> tuple[Evaluation, list[str]]:
+    """Loss on all held-out examples and behaviour on the first `samples`; `adapter=False` = the base model."""
+    context = nullcontext() if adapter or not hasattr(model, "disable_adapter") else model.disable_adapter()
+    model.eval()
+    with context:
+        loss = heldout_loss(model, tokenizer, examples, max_tokens)
+        picked = examples[:samples]
+        replies = [generate_text(model, tokenizer, escalation_messages(e.prompt)) for e in picked]
+    return Evaluation(loss, math.exp(loss), behaviour(picked, replies, known_handles)), replies
+
+
+def promotion_decision(candidate: Evaluation, incumbent: Evaluation) -> tuple[bool, str]:
+    """Promote only if held-out loss improves and no behaviour check regresses beyond noise."""
+    if candidate.loss >= incumbent.loss:
+        return False, f"held-out loss did not improve ({candidate.loss:.3f} >= {incumbent.loss:.3f})"
+    new, old = candidate.behaviour, incumbent.behaviour
+    for name in ("escalation_agreement", "group_agreement", "format_ok", "no_invented_facts"):
+        if getattr(new, name) < getattr(old, name) - PROMOTION_TOLERANCE:
+            return False, f"{name} regressed ({getattr(new, name):.2f} < {getattr(old, name):.2f})"
+    return True, f"held-out loss {incumbent.loss:.3f} -> {candidate.loss:.3f}, no behaviour check regressed"

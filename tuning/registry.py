@@ -1,0 +1,101 @@
+"""The adapter registry: the `tuning_runs` table, and which adapter the bot serves.
+
+Every bot replica polls `active_adapter` (one indexed query), so promoting or rolling back in one
+place reaches all of them without a restart. Adapter files live under CITEBOT_HOME/adapters/<version>;
+in a multi-replica deployment that folder is a shared volume.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from core.db import session_scope
+from core.errors import CitebotError, NotFoundError
+from core.models import TuningRun, utcnow
+
+
+@dataclass(frozen=True)
+class ActiveAdapter:
+    version: str
+    path: Path
+
+
+def active_adapter(engine: Engine) -> ActiveAdapter | None:
+    with session_scope(engine) as session:
+        row = session.scalar(select(TuningRun).where(TuningRun.active.is_(True)))
+        return ActiveAdapter(row.version, Path(row.adapter_path)) if row and row.adapter_path else None
+
+
+def list_runs(engine: Engine, limit: int = 20) -> list[TuningRun]:
+    with session_scope(engine) as session:
+        rows = list(session.scalars(select(TuningRun).order_by(TuningRun.id.desc()).limit(limit)))
+        session.expunge_all()
+        return rows
+
+
+def last_run(engine: Engine) -> TuningRun | None:
+    """The newest run that got as far as training (failed and skipped runs do not count)."""
+    with session_scope(engine) as session:
+        row = session.scalar(select(TuningRun).where(TuningRun.status.in_(("kept", "promoted", "rolled_back")))
+                             .order_by(TuningRun.id.desc()).limit(1))
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def start_run(engine: Engine, version: str, triggered_by: str, dataset_hash: str, base_model: str,
+              params: dict, train_examples: int, heldout_examples: int, newest_thread_ts: float) -> None:
+    with session_scope(engine) as session:
+        session.add(TuningRun(version=version, triggered_by=triggered_by, status="running", active=False,
+                              dataset_hash=dataset_hash, base_model=base_model, params_json=json.dumps(params),
+                              train_examples=train_examples, heldout_examples=heldout_examples,
+                              newest_thread_ts=newest_thread_ts))
+
+
+def finish_run(engine: Engine, version: str, **values) -> None:
+    """Record the outcome (status, losses, evaluation, adapter files, or the error)."""
+    with session_scope(engine) as session:
+        row = _get(session, version)
+        for key, value in values.items():
+            setattr(row, key, json.dumps(value) if key.endswith("_json") and not isinstance(value, str) else value)
+        row.finished_at = utcnow()
+
+
+def _get(session, version: str) -> TuningRun:
+    row = session.scalar(select(TuningRun).where(TuningRun.version == version))
+    if row is None:
+        raise NotFoundError(f"No tuning run {version!r}. See `citebot tune list`.")
+    return row
+
+
+def promote(engine: Engine, version: str) -> None:
+    """Serve `version` from now on (every replica picks it up within its poll interval)."""
+    with session_scope(engine) as session:
+        row = _get(session, version)
+        if not row.adapter_path or not (Path(row.adapter_path) / "adapter_config.json").exists():
+            raise CitebotError(f"Run {version} has no adapter files (status {row.status}); it cannot be promoted.")
+        for other in session.scalars(select(TuningRun).where(TuningRun.active.is_(True))):
+            other.active = False
+        row.active, row.status, row.promoted_at = True, "promoted", utcnow()
+
+
+def rollback(engine: Engine) -> str | None:
+    """Stop serving the active adapter and go back to the one promoted before it (None: the base model)."""
+    with session_scope(engine) as session:
+        current = session.scalar(select(TuningRun).where(TuningRun.active.is_(True)))
+        if current is None:
+            raise CitebotError("No adapter is active: the bot already uses the base model.")
+        current.active, current.status = False, "rolled_back"
+        previous = session.scalar(
+            select(TuningRun).where(TuningRun.status == "promoted", TuningRun.id != current.id,
+                                    TuningRun.promoted_at.is_not(None))
+            .order_by(TuningRun.promoted_at.desc()).limit(1))
+        if previous is None:
+            return None
+        previous.active = True
+        return previous.version

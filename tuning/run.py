@@ -1,0 +1,183 @@
+"""`citebot tune run`: new resolved threads → dataset → train → evaluate → promote or keep.
+
+Safe to run from cron: it trains only when threads were resolved since the last run (or `force`),
+refuses to train on too little data, resumes a run that crashed on the same dataset, and promotes an
+adapter only when it beats the one being served (or the base model) on the same held-out threads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from core.db import session_scope
+from core.errors import CitebotError
+from core.models import TuningRun
+from core.settings import Settings
+from tuning import registry
+from tuning.base_model import BASE_MODEL_ID
+from tuning.dataset import Dataset, build_dataset
+from tuning.evaluate import Evaluation, evaluate, promotion_decision
+from tuning.threads import ThreadLoad, from_audit, from_export, from_slack_api
+from tuning.train import CHECKPOINT, ProgressFn, TrainConfig, TrainResult, train_adapter
+
+ADAPTER_META = "citebot.json"
+
+
+class NotEnoughData(CitebotError):
+    """Too few examples to learn anything; training would only overfit a handful of threads."""
+
+
+@dataclass
+class RunReport:
+    status: str  # promoted | kept | nothing_new
+    version: str | None = None
+    decision: str = ""
+    dataset: dict = field(default_factory=dict)
+    training: dict = field(default_factory=dict)
+    evaluation: dict = field(default_factory=dict)
+
+
+def train_config(settings: Settings, max_minutes: float | None = None) -> TrainConfig:
+    return TrainConfig(rank=settings.tune_rank, alpha=settings.tune_alpha, lr=settings.tune_lr,
+                       epochs=settings.tune_epochs, batch_size=settings.tune_batch_size,
+                       grad_accum=settings.tune_grad_accum, max_tokens=settings.tune_max_tokens,
+                       seed=settings.tune_seed, max_minutes=max_minutes)
+
+
+def collect_threads(engine: Engine, settings: Settings, exports: list[Path] | None = None,
+                    channels: list[str] | None = None) -> ThreadLoad:
+    """Threads marked resolved in Slack (audit log), every configured or given export folder, and the
+    resolved threads of `channels` read through the Web API."""
+    load = from_audit(engine)
+    for folder in [*settings.tune_export_paths, *(exports or [])]:
+        load.extend(from_export(folder, settings.resolved_reaction))
+    if channels:
+        from indexing.sources.slack_api import web_client
+
+        if not settings.slack_bot_token:
+            raise CitebotError("Reading threads from Slack needs SLACK_BOT_TOKEN (scopes channels:history, "
+                               "groups:history).")
+        client = web_client(settings.slack_bot_token, settings.slack_api_url)
+        load.extend(from_slack_api(client, channels, settings.resolved_reaction))
+    return load
+
+
+def make_dataset(load: ThreadLoad, settings: Settings) -> Dataset:
+    dataset = build_dataset(load, settings.tune_heldout_fraction, settings.tune_scrub_names)
+    stats = dataset.stats
+    if stats.train < settings.tune_min_examples or not stats.heldout:
+        raise NotEnoughData(
+            f"Only {stats.train} training and {stats.heldout} held-out examples from {stats.threads_in} threads "
+            f"({stats.unresolved_skipped} not marked resolved, {stats.bot_only} with only bot messages); "
+            f"at least {settings.tune_min_examples} training examples are needed "
+            "(CITEBOT_TUNE_MIN_EXAMPLES). Mark more threads resolved with the ✅ reaction or add a Slack export.")
+    return dataset
+
+
+def adapter_meta(path: Path) -> dict:
+    file = Path(path) / ADAPTER_META
+    return json.loads(file.read_text()) if file.exists() else {}
+
+
+def known_handles(dataset: Dataset) -> set[str]:
+    return set(dataset.stats.groups)
+
+
+def evaluate_adapter(adapter_dir: Path, dataset: Dataset, settings: Settings,
+                     incumbent: registry.ActiveAdapter | None = None) -> dict[str, Evaluation]:
+    """{"base": …, "tuned": …[, "incumbent": …]} on the same held-out examples."""
+    from peft import PeftModel
+
+    from tuning.base_model import fresh_base_model
+
+    base, tokenizer = fresh_base_model(settings.model_cache_dir, _device())
+    model = PeftModel.from_pretrained(base, str(adapter_dir), adapter_name="candidate")
+    handles, held, n = known_handles(dataset), dataset.heldout, settings.tune_eval_samples
+    results = {"base": evaluate(model, tokenizer, held, handles, settings.tune_max_tokens, n, adapter=False)[0],
+               "tuned": evaluate(model, tokenizer, held, handles, settings.tune_max_tokens, n)[0]}
+    if incumbent is not None:
+        model.load_adapter(str(incumbent.path), adapter_name="incumbent")
+        model.set_adapter("incumbent")
+        results["incumbent"] = evaluate(model, tokenizer, held, handles, settings.tune_max_tokens, n)[0]
+    return results
+
+
+def _device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _resumable_version(engine: Engine, dataset_hash: str, adapters: Path) -> str | None:
+    """A run on this very dataset that crashed or was killed, with its checkpoint still on disk."""
+    with session_scope(engine) as session:
+        row = session.scalar(select(TuningRun).where(TuningRun.dataset_hash == dataset_hash,
+                                                     TuningRun.status.in_(("running", "failed")))
+                             .order_by(TuningRun.id.desc()).limit(1))
+        if row and (adapters / row.version / CHECKPOINT / "state.pt").exists():
+            return row.version
+    return None
+
+
+def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_by: str = "cli",
+               force: bool = False, max_minutes: float | None = None,
+               progress: ProgressFn | None = None) -> RunReport:
+    dataset = make_dataset(load, settings)
+    newest = max((t.last_ts for t in load.threads), default=0.0)
+    previous = registry.last_run(engine)
+    if previous and newest <= previous.newest_thread_ts and not force:
+        return RunReport("nothing_new", previous.version,
+                         f"no thread was resolved since run {previous.version}; nothing to learn (use --force)",
+                         dataset=asdict(dataset.stats))
+    cfg = train_config(settings, max_minutes)
+    adapters = settings.adapters_dir
+    version = _resumable_version(engine, dataset.stats.dataset_hash, adapters)
+    if version is None:
+        version = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{dataset.stats.dataset_hash[:6]}"
+        registry.start_run(engine, version, triggered_by, dataset.stats.dataset_hash, BASE_MODEL_ID, asdict(cfg),
+                           dataset.stats.train, dataset.stats.heldout, newest)
+    else:
+        registry.finish_run(engine, version, status="running", error=None)
+    out = adapters / version
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        trained = train_adapter(dataset.train, out, settings.model_cache_dir, cfg, dataset.stats.dataset_hash,
+                                progress=progress)
+        incumbent = registry.active_adapter(engine)
+        results = evaluate_adapter(out, dataset, settings, incumbent)
+    except BaseException as exc:  # KeyboardInterrupt too: the row must not stay "running" forever
+        registry.finish_run(engine, version, status="failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    promote, decision = promotion_decision(results["tuned"], results.get("incumbent", results["base"]))
+    evaluation = {name: result.to_json() for name, result in results.items()}
+    _write_meta(out, version, dataset, trained, cfg, evaluation)
+    registry.finish_run(engine, version, status="kept", decision=decision, losses_json=trained.losses,
+                        base_loss=results["base"].loss, tuned_loss=results["tuned"].loss,
+                        evaluation_json=evaluation, adapter_path=str(out), adapter_bytes=adapter_bytes(out),
+                        train_seconds=trained.seconds, tokens_per_s=trained.tokens_per_s)
+    if promote:
+        registry.promote(engine, version)
+    return RunReport("promoted" if promote else "kept", version, decision, asdict(dataset.stats),
+                     asdict(trained), evaluation)
+
+
+def adapter_bytes(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.glob("adapter_model.*"))
+
+
+def _write_meta(out: Path, version: str, dataset: Dataset, trained: TrainResult, cfg: TrainConfig,
+                evaluation: dict) -> None:
+    """Everything needed to trust and reproduce the adapter, next to its weights."""
+    (out / ADAPTER_META).write_text(json.dumps({
+        "version": version, "base_model": BASE_MODEL_ID, "dataset_hash": dataset.stats.dataset_hash,
+        "train_examples": dataset.stats.train, "heldout_examples": dataset.stats.heldout,
+        "config": asdict(cfg), "training": {k: v for k, v in asdict(trained).items() if k != "losses"},
+        "evaluation": evaluation, "groups": sorted(dataset.stats.groups), "vocabulary": dataset.vocabulary,
+    }, indent=2))
+

@@ -1,0 +1,99 @@
+"""The escalation model as the bot serves it: the base small model plus the promoted LoRA adapter.
+
+The adapter is swapped in place when another one is promoted or rolled back: every
+CITEBOT_ADAPTER_POLL_SECONDS the registry is asked which version is active, and a change loads the
+new adapter next to the old one, switches, then drops the old one. Loading a LoRA adapter of a 135M
+model takes well under a second, so there is no restart and no gap in service. Generation and
+swapping share one lock, so a reply is never written by half an adapter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import nullcontext
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from core.settings import Settings
+from tuning import registry
+from tuning.base_model import BASE_MODEL_ID, fresh_base_model
+from tuning.evaluate import generate_text
+from tuning.run import adapter_meta
+
+log = logging.getLogger("citebot.tuning")
+
+
+class EscalationModel:
+    """Duck-types the bot's generator interface (`name`, `stream`, `complete`)."""
+
+    def __init__(self, settings: Settings, engine: Engine):
+        self.settings, self.engine = settings, engine
+        self.base, self.tokenizer = fresh_base_model(settings.model_cache_dir)
+        self.model = self.base  # becomes a PeftModel with the first adapter
+        self.version: str | None = None  # the adapter in use; None = the base model
+        self._loaded: str | None = None  # the adapter whose weights are in memory
+        self.meta: dict = {}
+        self.last_swap_seconds = 0.0
+        self._checked = float("-inf")
+        self._lock = threading.Lock()
+        self.refresh(force=True)
+
+    @property
+    def name(self) -> str:
+        return f"local:{BASE_MODEL_ID}" + (f"+lora:{self.version}" if self.version else "")
+
+    def refresh(self, force: bool = False) -> bool:
+        """Follow the registry; True when the served adapter changed."""
+        now = time.monotonic()
+        if not force and now - self._checked < self.settings.adapter_poll_seconds:
+            return False
+        self._checked = now
+        try:
+            active = registry.active_adapter(self.engine)
+        except SQLAlchemyError as exc:  # database down: keep serving what we have, ask again next poll
+            log.warning("cannot read the adapter registry (%s); keeping %s", type(exc).__name__,
+                        self.version or "the base model")
+            return False
+        if (active.version if active else None) == self.version:
+            return False
+        with self._lock:
+            started = time.perf_counter()
+            self._swap(active)
+            self.last_swap_seconds = time.perf_counter() - started
+        return True
+
+    def _swap(self, active: registry.ActiveAdapter | None) -> None:
+        """Load the new adapter beside the old one, switch, then free the old one.
+
+        Rolling back to the base model keeps the last adapter loaded but disabled, so promoting it
+        again is instant.
+        """
+        from peft import PeftModel
+
+        if active is not None and active.version != self._loaded:
+            if self.model is self.base:
+                self.model = PeftModel.from_pretrained(self.base, str(active.path), adapter_name=active.version)
+            else:
+                self.model.load_adapter(str(active.path), adapter_name=active.version)
+                self.model.set_adapter(active.version)
+                self.model.delete_adapter(self._loaded)
+            self.model.eval()
+            self._loaded = active.version
+        elif active is not None:
+            self.model.set_adapter(active.version)
+        self.version = active.version if active else None
+        self.meta = adapter_meta(active.path) if active else {}
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int = 90) -> Iterator[str]:
+        yield self.complete(messages, max_tokens)
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 90) -> str:
+        self.refresh()
+        with self._lock:
+            disabled = self.version is None and self.model is not self.base
+            with self.model.disable_adapter() if disabled else nullcontext():
+                return generate_text(self.model, self.tokenizer, messages, max_tokens)

@@ -1,0 +1,191 @@
+"""LoRA fine-tuning of the small model on escalation examples: a plain, resumable training loop.
+
+A plain loop rather than transformers' Trainer because we need three things it makes awkward on a
+laptop: a hard `--max-minutes` budget that still leaves a usable adapter, a resume that reproduces
+the uninterrupted run (data order and RNG state are in the checkpoint), and a progress callback the
+CLI turns into a bar with loss and ETA. Loss is computed on the reply tokens only: the model learns
+how the team answers, not how askers ask.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from core.errors import CitebotError
+from tuning.dataset import Example
+
+TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
+CHECKPOINT = "checkpoint"
+ProgressFn = Callable[[int, int, float, float], None]  # (step, total steps, loss, eta seconds)
+
+
+@dataclass
+class TrainConfig:
+    rank: int = 8
+    alpha: int = 16
+    dropout: float = 0.05
+    lr: float = 1e-3
+    epochs: int = 2
+    batch_size: int = 4
+    grad_accum: int = 2
+    max_tokens: int = 320
+    seed: int = 42
+    max_minutes: float | None = None
+    checkpoint_every: int = 10  # optimizer steps
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    total_steps: int
+    examples: int
+    tokens: int
+    seconds: float
+    tokens_per_s: float
+    losses: list[float] = field(default_factory=list)
+    stopped_by_budget: bool = False
+    resumed_from: int = 0
+    device: str = "cpu"
+
+
+def encode(example: Example, tokenizer, max_tokens: int) -> tuple[list[int], list[int]]:
+    """(input ids, labels) with the base model's chat template; labels are -100 outside the reply."""
+    messages = example.messages()
+    prompt = tokenizer.apply_chat_template(messages[:-1], add_generation_prompt=True, tokenize=True)
+    full = tokenizer.apply_chat_template(messages, tokenize=True)
+    if hasattr(prompt, "input_ids"):  # newer transformers return a BatchEncoding
+        prompt, full = prompt["input_ids"], full["input_ids"]
+    if full[: len(prompt)] != prompt:
+        raise CitebotError("The chat template renders the prompt differently inside the full conversation; "
+                           "cannot tell the reply tokens apart.")
+    labels = [-100] * len(prompt) + full[len(prompt):]
+    return full[-max_tokens:], labels[-max_tokens:]  # cut from the left: the reply is at the end
+
+
+def collate(batch: list[tuple[list[int], list[int]]], pad_id: int):
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (seq, lab) in enumerate(batch):
+        ids[row, : len(seq)] = torch.tensor(seq)
+        labels[row, : len(lab)] = torch.tensor(lab)
+        mask[row, : len(seq)] = 1
+    return ids, mask, labels
+
+
+def _order(n: int, epoch: int, seed: int) -> list[int]:
+    order = list(range(n))
+    random.Random(seed * 1000 + epoch).shuffle(order)
+    return order
+
+
+def _batches(n: int, cfg: TrainConfig) -> list[list[int]]:
+    """Every micro-batch of every epoch, in order: the position in this list is the resume point."""
+    out = []
+    for epoch in range(cfg.epochs):
+        order = _order(n, epoch, cfg.seed)
+        out += [order[i: i + cfg.batch_size] for i in range(0, n, cfg.batch_size)]
+    return out
+
+
+def add_lora(model, cfg: TrainConfig):
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=cfg.dropout,
+                        target_modules=TARGET_MODULES, task_type="CAUSAL_LM")
+    return get_peft_model(model, config)
+
+
+def _save_checkpoint(model, optimizer, scheduler, step: int, losses: list[float], tokens: int,
+                     folder: Path, dataset_hash: str) -> None:
+    import torch
+
+    tmp = folder.with_name(folder.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    torch.save({"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "losses": losses, "tokens": tokens, "dataset_hash": dataset_hash,
+                "torch_rng": torch.get_rng_state()}, tmp / "state.pt")
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)  # a crash while saving leaves the previous checkpoint intact
+
+
+def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: TrainConfig, dataset_hash: str,
+                  progress: ProgressFn | None = None, resume: bool = True) -> TrainResult:
+    """Train a LoRA adapter into `out_dir`; resumes from `out_dir/checkpoint` when one is there."""
+    import torch
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    from tuning.base_model import fresh_base_model
+
+    if not train:
+        raise CitebotError("No training examples: nothing to train on.")
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    torch.manual_seed(cfg.seed)
+    base, tokenizer = fresh_base_model(cache_dir, device)
+    model = add_lora(base, cfg)
+    encoded = [encode(e, tokenizer, cfg.max_tokens) for e in train]
+    batches = _batches(len(encoded), cfg)
+    total_steps = math.ceil(len(batches) / cfg.grad_accum)
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, weight_decay=0.0)
+    warmup = max(1, total_steps // 10)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
+    checkpoint = out_dir / CHECKPOINT
+    step, losses, tokens, resumed_from = 0, [], 0, 0
+    if resume and (checkpoint / "state.pt").exists():
+        state = torch.load(checkpoint / "state.pt", weights_only=False)
+        if state["dataset_hash"] != dataset_hash:
+            raise CitebotError(f"The checkpoint in {checkpoint} was made from another dataset; delete it "
+                               "or train without resuming (--no-resume).")
+        set_peft_model_state_dict(model, load_file(checkpoint / "adapter_model.safetensors"))
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["torch_rng"])
+        step, losses, tokens, resumed_from = state["step"], state["losses"], state["tokens"], state["step"]
+    model.train()
+    tokens_at_start = tokens
+    started = time.perf_counter()
+    budget = cfg.max_minutes * 60 if cfg.max_minutes else None
+    stopped = False
+    while step < total_steps:
+        running = 0.0
+        for micro in batches[step * cfg.grad_accum: (step + 1) * cfg.grad_accum]:
+            ids, mask, labels = (t.to(device) for t in collate([encoded[i] for i in micro], tokenizer.eos_token_id))
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss / cfg.grad_accum
+            loss.backward()
+            running += loss.item()
+            tokens += int(mask.sum())
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        step += 1
+        losses.append(round(running, 4))
+        elapsed = time.perf_counter() - started
+        if progress:
+            progress(step, total_steps, running, elapsed / (step - resumed_from) * (total_steps - step))
+        if step % cfg.checkpoint_every == 0 and step < total_steps:
+            _save_checkpoint(model, optimizer, scheduler, step, losses, tokens, checkpoint, dataset_hash)
+        if budget is not None and elapsed > budget and step < total_steps:
+            stopped = True
+            break
+    seconds = time.perf_counter() - started
+    model.save_pretrained(out_dir)
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    result = TrainResult(steps=step, total_steps=total_steps, examples=len(train), tokens=tokens, seconds=round(seconds, 1),
+                         tokens_per_s=round((tokens - tokens_at_start) / seconds, 1) if seconds else 0.0, losses=losses,
+                         stopped_by_budget=stopped, resumed_from=resumed_from, device=device)
+    (out_dir / "training.json").write_text(json.dumps({"config": asdict(cfg), "result": asdict(result)}, indent=2))
+    return result
