@@ -52,7 +52,7 @@ def record_answer(engine: Engine, result: AnswerResult, user: str | None, channe
                   thread_ts: str | None = None, spool: AuditSpool | None = None, redact_emails: bool = True,
                   escalated_to: str | None = None) -> str:
     """Persist an answer with its passages, secrets redacted; returns the audit id (also set on `result`)."""
-    cited_chunks = {c.chunk_id for c in result.citations}
+    numbers = {c.chunk_id: c.n for c in result.citations}
     result.audit_id = new_audit_id()
     data = {
         "id": result.audit_id, "created_at": utcnow(), "user_id": user, "channel_id": channel,
@@ -62,7 +62,8 @@ def record_answer(engine: Engine, result: AnswerResult, user: str | None, channe
         "retrieve_ms": result.latency_ms.get("retrieve", 0.0), "generate_ms": result.latency_ms.get("generate", 0.0),
         "total_ms": result.latency_ms.get("total", 0.0), "error": redact(result.error, redact_emails),
         "passages": [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "chunk_id": p.chunk_id,
-                      "source": p.source, "title": p.title, "url": p.url, "cited": p.chunk_id in cited_chunks}
+                      "source": p.source, "title": p.title, "url": p.url, "cited": p.chunk_id in numbers,
+                      "citation": numbers.get(p.chunk_id), "text": redact(p.text, redact_emails)}
                      for p in result.passages],
         "sentences": [{"position": i, "text": redact(sentence.text, redact_emails),
                        "citations": ",".join(map(str, sentence.citations)), "support": sentence.support}

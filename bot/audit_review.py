@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from bot.audit import WITH_DETAILS
 from core.db import session_scope
@@ -28,26 +28,43 @@ EXPORT_COLUMNS = ["audit_id", "created_at", "user", "channel", "thread_ts", "que
 @dataclass
 class Filters:
     since: datetime | None = None
+    until: datetime | None = None
     channel: str | None = None
     route: str | None = None
     negative_feedback: bool = False
+    text: str | None = None  # words in the question or the answer
     limit: int | None = None
+    offset: int = 0
 
 
-def find_answers(engine: Engine, filters: Filters) -> list[Answer]:
-    query = select(Answer).options(*WITH_DETAILS).order_by(Answer.created_at.desc())
+def _filtered(query, filters: Filters):
     if filters.since:
         query = query.where(Answer.created_at >= filters.since)
+    if filters.until:
+        query = query.where(Answer.created_at < filters.until)
     if filters.channel:
         query = query.where(Answer.channel_id == filters.channel)
     if filters.route:
         query = query.where(Answer.route == filters.route)
     if filters.negative_feedback:
         query = query.where(Answer.id.in_(select(Feedback.answer_id).where(Feedback.verdict.in_(NEGATIVE))))
+    if filters.text:
+        pattern = f"%{filters.text}%"
+        query = query.where(Answer.question.ilike(pattern) | Answer.answer.ilike(pattern))
+    return query
+
+
+def find_answers(engine: Engine, filters: Filters) -> list[Answer]:
+    query = _filtered(select(Answer).options(*WITH_DETAILS), filters).order_by(Answer.created_at.desc())
     if filters.limit:
-        query = query.limit(filters.limit)
+        query = query.limit(filters.limit).offset(filters.offset)
     with session_scope(engine) as session:
         return list(session.scalars(query))
+
+
+def count_answers(engine: Engine, filters: Filters) -> int:
+    with session_scope(engine) as session:
+        return session.scalar(_filtered(select(func.count(Answer.id)), filters))
 
 
 def export_row(row: Answer) -> dict:

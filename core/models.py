@@ -76,6 +76,8 @@ class RetrievedPassage(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     url: Mapped[str | None] = mapped_column(Text)
     cited: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str | None] = mapped_column(Text)  # the passage as retrieved (redacted): what reviewers check
+    citation: Mapped[int | None] = mapped_column(Integer)  # its [n] in the answer's Sources list
 
     answer: Mapped[Answer] = relationship(back_populates="passages")
 

@@ -86,6 +86,8 @@ class Settings(BaseSettings):
                                     "the cores); the rest wait their turn, their progress message already up.")
     resolved_reaction: str = Field("white_check_mark",
                                    description="Reaction name that marks a Slack thread resolved.")
+    review_token: str | None = Field(None, description="Shared admin token for the review web page "
+                                     "(`citebot audit serve`); required to start it.")
     redis_url: str | None = Field(None, description="redis://host:6379/0 to share event dedupe between replicas.")
 
     escalation_llm: Literal["local", "openai"] = Field(

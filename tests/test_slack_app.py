@@ -255,6 +255,22 @@ def test_citebot_audit_is_admin_only_and_help_works(bot):
     assert wait_for(lambda: [m for m in slack.posted if "/ask QUESTION" in m.get("text", "")])
 
 
+def test_citebot_tune_status_shows_the_active_adapter(bot, tmp_path):
+    slack, url, app, settings = bot
+    from core.db import get_engine
+    from tuning import registry
+
+    engine = get_engine(settings.resolved_database_url)
+    (tmp_path / "adapter_config.json").write_text("{}")
+    registry.start_run(engine, "20261124-0300-abc123", "cron", "abc123", "base", {}, 150, 30, 1.0)
+    registry.finish_run(engine, "20261124-0300-abc123", status="kept", adapter_path=str(tmp_path),
+                        base_loss=4.1, tuned_loss=0.6, decision="held-out loss improved")
+    registry.promote(engine, "20261124-0300-abc123")
+    slack.send_command(url, "/citebot", "tune status", USER, "C0GENERAL")
+    status = wait_for(lambda: [m for m in slack.posted if m["kind"] == "ephemeral" and "Escalation model" in m["text"]])
+    assert "adapter `20261124-0300-abc123`" in status[-1]["text"] and "4.10 → 0.60" in status[-1]["text"]
+
+
 def test_health_endpoint(bot):
     _, url, _, _ = bot
     with urllib.request.urlopen(url.replace("/slack/events", "/healthz")) as response:

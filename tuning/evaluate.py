@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from tuning.dataset import Example
 from tuning.prompt import asks_for_details, escalates, escalation_messages, handles
+from tuning.generation import generate_text
 from tuning.train import collate, encode
 
 MAX_REPLY_CHARS = 500
@@ -93,19 +94,6 @@ def heldout_loss(model, tokenizer, examples: list[Example], max_tokens: int, bat
             total += float(nll)
             count += int((target != -100).sum())
     return total / max(1, count)
-
-
-def generate_text(model, tokenizer, messages: list[dict[str, str]], max_new_tokens: int = 90) -> str:
-    """Greedy decoding, as the bot serves it: the same settings for evaluation and production."""
-    import torch
-
-    device = next(model.parameters()).device
-    inputs = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                           return_dict=True).to(device)
-    with torch.no_grad():
-        output = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False, repetition_penalty=1.1,
-                                pad_token_id=tokenizer.eos_token_id)
-    return tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
 
 
 def evaluate(model, tokenizer, examples: list[Example], known_handles: set[str], max_tokens: int,

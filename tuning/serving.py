@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.settings import Settings
 from tuning import registry
 from tuning.base_model import BASE_MODEL_ID, fresh_base_model
-from tuning.evaluate import generate_text
+from tuning.generation import stream_text
 from tuning.run import adapter_meta
 
 log = logging.getLogger("citebot.tuning")
@@ -89,11 +89,11 @@ class EscalationModel:
         self.meta = adapter_meta(active.path) if active else {}
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int = 90) -> Iterator[str]:
-        yield self.complete(messages, max_tokens)
-
-    def complete(self, messages: list[dict[str, str]], max_tokens: int = 90) -> str:
         self.refresh()
         with self._lock:
             disabled = self.version is None and self.model is not self.base
             with self.model.disable_adapter() if disabled else nullcontext():
-                return generate_text(self.model, self.tokenizer, messages, max_tokens)
+                yield from stream_text(self.model, self.tokenizer, messages, max_tokens)
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 90) -> str:
+        return "".join(self.stream(messages, max_tokens)).strip()

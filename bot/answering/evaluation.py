@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import statistics
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.answering.escalation import REPLY_TOKENS
 from bot.answering.pipeline import Answerer
 from bot.answering.router import person_or_action
 from bot.answering.tracing import content_words
@@ -25,8 +27,10 @@ from core.settings import Settings
 from indexing.metrics import percentile
 from indexing.retrieval import HybridRetriever
 from indexing.sources.base import Source
+from tuning.prompt import escalation_messages, render_thread
 
 SUPPORT_OVERLAP = 0.8
+TTFT_SAMPLES = 5
 
 
 @dataclass
@@ -114,8 +118,24 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
                        for stage, v in stages.items()},
         "escalation_generate_ms_p50": round(statistics.median(
             [r["latency_ms"]["generate"] for r in rows if r["route"] == "escalate"] or [0.0]), 1),
+        "escalation_first_token_ms_p50": _first_token_ms(answerer, [r["question"] for r in rows
+                                                                    if r["route"] == "escalate"][:TTFT_SAMPLES]),
         "misrouted": [{"question": r["question"], "route": r["route"]} for r in rows if not r["route_ok"]],
     }
+
+
+def _first_token_ms(answerer: Answerer, questions: list[str]) -> float | None:
+    """Median time to the escalation model's first streamed piece (what a streaming UI would show)."""
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        pieces = answerer.escalation_generator.stream(escalation_messages(render_thread([("asker", question)])),
+                                                      max_tokens=REPLY_TOKENS)
+        next(pieces, None)
+        times.append((time.perf_counter() - started) * 1000)
+        for _ in pieces:  # finish, so the model is free for the next one
+            pass
+    return round(statistics.median(times), 1) if times else None
 
 
 def _person(items: list[Labelled], row: dict) -> bool:

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -45,17 +44,9 @@ class LocalGenerator(_CompleteFromStream):
         self.model, self.tokenizer = load_base_model(settings.model_cache_dir)
 
     def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
+        from tuning.generation import stream_text
 
-        inputs = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True,
-                                                    return_tensors="pt", return_dict=True)
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = dict(**inputs, max_new_tokens=max_tokens, do_sample=False, repetition_penalty=1.1,
-                      streamer=streamer, pad_token_id=self.tokenizer.eos_token_id)
-        worker = threading.Thread(target=self.model.generate, kwargs=kwargs, daemon=True)
-        worker.start()
-        yield from streamer
-        worker.join()
+        yield from stream_text(self.model, self.tokenizer, messages, max_tokens)
 
 
 class OpenAIGenerator(_CompleteFromStream):

@@ -213,3 +213,33 @@ def user_data(user: str = typer.Argument(..., help="Slack user id (e.g. U0123ABC
         typer.confirm(f"Delete every question and feedback of {user}?", abort=True)
     answers, feedback = delete_user(engine, user)
     console.print(f"Deleted {answers} answers and {feedback} feedback rows of {user}.", highlight=False)
+
+
+@app.command("serve")
+def serve(
+    port: int = typer.Option(8080, "--port", "-p", help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface; 0.0.0.0 to serve beyond this machine."),
+) -> None:
+    """The review web page: filterable answers, each answer with its supporting passages highlighted,
+    knowledge gaps and charts. Log in with CITEBOT_REVIEW_TOKEN."""
+    from wsgiref.simple_server import WSGIServer, make_server
+
+    from bot.review.app import ReviewApp
+    from bot.review.auth import TokenAuth
+    from core.errors import CitebotError
+    from core.settings import get_settings
+
+    settings = get_settings()
+    if not settings.review_token:
+        raise CitebotError("Set CITEBOT_REVIEW_TOKEN to a long random string first; reviewers log in with it.")
+    from socketserver import ThreadingMixIn
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+
+    httpd = make_server(host, port, ReviewApp(_engine(), TokenAuth(settings.review_token)), server_class=Server)
+    console.print(f"citebot audit page on http://{host}:{httpd.server_port}/ (Ctrl-C to stop)", highlight=False)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass

@@ -101,7 +101,8 @@ def answers(
             result = evaluate_answers(items, settings, progress)
     for key in ("questions", "answerable", "unanswerable", "citation_precision", "citation_recall", "answer_rate",
                 "answered_with_right_source", "unanswerable_not_answered", "unanswerable_abstained",
-                "unanswerable_escalated", "routing_accuracy", "escalation_generate_ms_p50"):
+                "unanswerable_escalated", "routing_accuracy", "escalation_generate_ms_p50",
+                "escalation_first_token_ms_p50"):
         console.print(f"{key.replace('_', ' '):<28} {result[key]}", highlight=False)
     for stage, values in result["latency_ms"].items():
         console.print(f"{stage + ' ms':<28} p50 {values['p50']}  p95 {values['p95']}", highlight=False)
