@@ -3,7 +3,8 @@
     python -m benchmarks.audit [--rows 100000] [--database-url URL] [--json]
 
 Writes `--writes` answers through the bot's own `record_answer` (5 passages and 3 sentences each) and
-reports p50/p99; then bulk-loads `--rows` answers, times the review page's list (unfiltered, filtered,
+reports p50/p99; spools `--spooled` answers while the database is unreachable and replays them twice
+(every row once, none twice); then bulk-loads `--rows` answers, times the review page's list (unfiltered, filtered,
 searched, last page) by the server time it reports, and exports everything to CSV as `citebot audit
 export` does.
 """
@@ -76,10 +77,40 @@ def _server_ms(app, query: str) -> float:
     return float(headers["Server-Timing"].split("dur=")[1])
 
 
+def _spool_replay(engine, folder: Path, count: int) -> dict:
+    """Answers written while the database is unreachable, then replayed: all arrive, none twice."""
+    from sqlalchemy import func, select
+
+    from bot.audit import record_answer
+    from bot.audit_spool import AuditSpool
+    from core.db import get_engine
+    from core.models import Answer
+
+    down = get_engine("postgresql+psycopg://citebot@127.0.0.1:1/unreachable?connect_timeout=1")
+    spool = AuditSpool(folder / "home")
+    with engine.connect() as conn:
+        before = conn.scalar(select(func.count(Answer.id)))
+    started = time.perf_counter()
+    ids = [record_answer(down, _result(i), "U1", "C1", spool=spool) for i in range(count)]
+    spooled_s = time.perf_counter() - started
+    started = time.perf_counter()
+    first = spool.replay(engine)
+    replay_s = time.perf_counter() - started
+    second = spool.replay(engine)
+    with engine.connect() as conn:
+        after = conn.scalar(select(func.count(Answer.id)))
+        distinct = conn.scalar(select(func.count(func.distinct(Answer.id))).where(Answer.id.in_(ids[:900])))
+    return {"spooled": count, "spool_write_ms_avg": round(spooled_s / count * 1000, 2),
+            "replayed": first, "replayed_again": second, "rows_added": after - before,
+            "lost": count - (after - before), "sample_distinct_ok": distinct == min(900, count),
+            "replay_s": round(replay_s, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--writes", type=int, default=1000)
+    parser.add_argument("--spooled", type=int, default=2000)
     parser.add_argument("--database-url", help="default: SQLite in a scratch folder")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -103,9 +134,10 @@ def main() -> None:
         times.append((time.perf_counter() - started) * 1000)
     report["write_ms"] = {"p50": round(percentile(times, 50), 2), "p99": round(percentile(times, 99), 2)}
 
+    report["spool"] = _spool_replay(engine, folder, args.spooled)
     started = time.perf_counter()
     _bulk_load(engine, args.rows)
-    report["rows"] = args.rows + args.writes
+    report["rows"] = args.rows + args.writes + args.spooled
     report["bulk_load_s"] = round(time.perf_counter() - started, 1)
     app = ReviewApp(engine, TokenAuth("bench"))
     queries = {"unfiltered": "", "route + channel": "route=escalate&channel=C7", "search": "q=topic+123",

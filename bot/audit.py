@@ -59,6 +59,8 @@ def record_answer(engine: Engine, result: AnswerResult, user: str | None, channe
         "thread_ts": thread_ts, "question": redact(result.question, redact_emails),
         "answer": redact(result.answer, redact_emails), "route": result.route,
         "route_reason": result.route_reason, "model": result.model, "adapter_version": result.adapter_version,
+        "workspace_id": result.workspace, "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
         "retrieve_ms": result.latency_ms.get("retrieve", 0.0), "generate_ms": result.latency_ms.get("generate", 0.0),
         "total_ms": result.latency_ms.get("total", 0.0), "error": redact(result.error, redact_emails),
         "passages": [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "chunk_id": p.chunk_id,

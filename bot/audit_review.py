@@ -119,6 +119,8 @@ def apply_retention(engine: Engine, older_than: datetime, mode: str) -> int:
                 row.question, row.answer, row.error = EXPIRED, EXPIRED, None
                 for sentence in row.sentences:
                     sentence.text = EXPIRED
+                for passage in row.passages:  # may quote a private thread
+                    passage.text = None
     return len(rows)
 
 

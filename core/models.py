@@ -45,6 +45,9 @@ class Answer(Base):
     route_reason: Mapped[str] = mapped_column(Text, default="")
     model: Mapped[str] = mapped_column(String(128))
     adapter_version: Mapped[str | None] = mapped_column(String(64))
+    workspace_id: Mapped[str | None] = mapped_column(String(64), index=True)  # Slack team id
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
     retrieve_ms: Mapped[float] = mapped_column(Float, default=0.0)
     generate_ms: Mapped[float] = mapped_column(Float, default=0.0)
     total_ms: Mapped[float] = mapped_column(Float, default=0.0)

@@ -86,6 +86,10 @@ class Settings(BaseSettings):
                                     "the cores); the rest wait their turn, their progress message already up.")
     resolved_reaction: str = Field("white_check_mark",
                                    description="Reaction name that marks a Slack thread resolved.")
+    retention_days: int | None = Field(None, ge=1, description="Answers older than this are deleted or "
+                                       "redacted by the running bot, daily; unset keeps everything.")
+    retention_mode: Literal["delete", "redact"] = Field("redact", description="What retention does to old "
+                                                        "answers: delete them, or keep the rows and blank the text.")
     review_token: str | None = Field(None, description="Shared admin token for the review web page "
                                      "(`citebot audit serve`); required to start it.")
     redis_url: str | None = Field(None, description="redis://host:6379/0 to share event dedupe between replicas.")

@@ -14,6 +14,11 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+def prompt_tokens(messages: list[dict]) -> int:
+    """The fake's token count: words of all messages."""
+    return sum(len(m["content"].split()) for m in messages)
+
+
 class FakeOpenAI:
     def __init__(self, reply: Callable[[list[dict]], str]):
         self.reply = reply
@@ -43,7 +48,8 @@ class FakeOpenAI:
                     return
                 text = fake.reply(body["messages"])
                 if body.get("stream"):
-                    self._stream(body["model"], text)
+                    usage = (body.get("stream_options") or {}).get("include_usage")
+                    self._stream(body["model"], text, prompt_tokens(body["messages"]) if usage else None)
                 else:
                     self._json(200, {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
                                      "choices": [{"index": 0, "finish_reason": "stop",
@@ -57,7 +63,7 @@ class FakeOpenAI:
                 self.end_headers()
                 self.wfile.write(data)
 
-            def _stream(self, model: str, text: str) -> None:
+            def _stream(self, model: str, text: str, prompt: int | None) -> None:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
@@ -66,6 +72,12 @@ class FakeOpenAI:
                     piece = word + (" " if i < len(words) - 1 else "")
                     chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
                              "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                if prompt is not None:  # what OpenAI sends last when asked for usage
+                    usage = {"prompt_tokens": prompt, "completion_tokens": len(words),
+                             "total_tokens": prompt + len(words)}
+                    chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": model,
+                             "choices": [], "usage": usage}
                     self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 

@@ -1,10 +1,12 @@
 """Retention and per-person export/delete on the real audit database."""
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from bot.answering.pipeline import Answerer
 from bot.audit import get_answer, record_feedback
 from bot.audit_review import EXPIRED, apply_retention, delete_user, user_answers
+from bot.retention import RetentionJob
 from core.db import session_scope
 from core.models import Answer, Feedback
 from indexing.pipeline import index_paths
@@ -41,3 +43,15 @@ def test_person_export_and_delete(settings, corpus):
     with session_scope(engine) as session:
         assert session.get(Answer, old) is None
         assert session.query(Feedback).count() == 0 and session.get(Answer, new) is not None
+
+
+def test_the_running_bot_applies_retention_by_itself(settings, corpus):
+    engine, old, new = _answered(settings, corpus)
+    job = RetentionJob(engine, days=30, mode="redact", interval_s=3600).start()
+    deadline = time.monotonic() + 20
+    while get_answer(engine, old).question != EXPIRED and time.monotonic() < deadline:
+        time.sleep(0.1)
+    job.stop()
+    row = get_answer(engine, old)
+    assert row.question == EXPIRED and all(p.text is None for p in row.passages)
+    assert get_answer(engine, new).question == "Where is the colour printer?"

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.answering.pipeline import UNSUPPORTED_MARK, Answerer
 from core.models import Answer
 from indexing.pipeline import index_paths
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import FakeOpenAI, prompt_tokens
 
 
 def passage_number(messages: list[dict], phrase: str) -> int:
@@ -49,6 +49,8 @@ def test_generated_answer_is_traced_fixed_and_stripped_of_unsupported_sentences(
     cited = result.citations[result.sentences[0].citations[0] - 1]
     assert cited.source == str(corpus / "parking.md"), "the citation is moved to the passage that supports it"
     assert "50 euros" not in result.answer and "locker" not in result.answer
+    assert result.prompt_tokens == prompt_tokens(request["messages"])
+    assert result.completion_tokens == len(careless_model(request["messages"]).split())
 
 
 def test_unsupported_sentences_can_be_flagged_instead_of_removed(openai_settings):

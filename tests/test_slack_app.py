@@ -5,6 +5,7 @@ import time
 import urllib.request
 
 import pytest
+from sqlalchemy import select
 
 from bot.answering.pipeline import Answerer
 from bot.slack.app import build_app
@@ -87,7 +88,7 @@ def final_reply(slack, channel, thread_ts):
 
 
 def test_mention_gets_progress_then_a_cited_answer_with_buttons(bot):
-    slack, url, _, _ = bot
+    slack, url, app, _ = bot
     sent = time.monotonic()
     status, ts = mention(slack, url, "Where can I park my bicycle?")
     assert status == 200
@@ -101,6 +102,9 @@ def test_mention_gets_progress_then_a_cited_answer_with_buttons(bot):
     assert [e["action_id"] for e in actions["elements"]] == ["feedback_helpful", "feedback_not_helpful", "escalate",
                                                              "show_quotes"]
     assert len(slack.replies_to("C0GENERAL", ts)) == 1, "the placeholder is edited, not a second message"
+    with session_scope(app.citebot_services.answerer.engine) as session:
+        row = session.scalars(select(Answer).where(Answer.question == "Where can I park my bicycle?")).one()
+        assert row.workspace_id == "T0EMULATE", "the audit row says which workspace asked"
 
 
 def test_retried_event_is_never_answered_twice(bot):

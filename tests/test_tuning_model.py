@@ -169,7 +169,8 @@ def test_escalation_replies_use_the_promoted_adapter_and_swap_without_restart(tu
     assert result.route == "escalate" and result.adapter_version == report.version
     assert not any(ch.isdigit() for ch in result.answer)
     with session_scope(engine) as session:
-        assert session.get(Answer, result.audit_id).adapter_version == report.version
+        row = session.get(Answer, result.audit_id)
+        assert row.adapter_version == report.version and row.prompt_tokens > 20 and 0 < row.completion_tokens <= 60
     registry.rollback(engine)
     assert model.refresh() and model.version is None and "lora" not in model.name
     assert model.last_swap_seconds < 2.0

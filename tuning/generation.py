@@ -25,14 +25,22 @@ def generate_text(model, tokenizer, messages: list[dict[str, str]], max_new_toke
     return tokenizer.decode(output[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True).strip()
 
 
-def stream_text(model, tokenizer, messages: list[dict[str, str]], max_new_tokens: int = 90) -> Iterator[str]:
-    """Text pieces as they are decoded (generation runs in a worker thread)."""
+def stream_text(model, tokenizer, messages: list[dict[str, str]], max_new_tokens: int = 90,
+                usage: dict[str, int] | None = None) -> Iterator[str]:
+    """Text pieces as they are decoded (generation runs in a worker thread); token counts into `usage`."""
     from transformers import TextIteratorStreamer
 
+    inputs = _inputs(model, tokenizer, messages)
     streamer = TextIteratorStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
-    kwargs = dict(**_inputs(model, tokenizer, messages), max_new_tokens=max_new_tokens, do_sample=False,
+    kwargs = dict(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
                   repetition_penalty=REPETITION_PENALTY, streamer=streamer, pad_token_id=tokenizer.eos_token_id)
     worker = threading.Thread(target=model.generate, kwargs=kwargs, daemon=True)
     worker.start()
-    yield from streamer
+    pieces = []
+    for piece in streamer:
+        pieces.append(piece)
+        yield piece
     worker.join()
+    if usage is not None:
+        completion = tokenizer("".join(pieces), add_special_tokens=False)["input_ids"]
+        usage.update(prompt=int(inputs["input_ids"].shape[1]), completion=len(completion))

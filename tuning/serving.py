@@ -62,7 +62,12 @@ class EscalationModel:
             return False
         with self._lock:
             started = time.perf_counter()
-            self._swap(active)
+            try:
+                self._swap(active)
+            except Exception:  # a missing or corrupt adapter folder must not take escalations down
+                log.exception("could not load adapter %s; keeping %s", active.version if active else None,
+                              self.version or "the base model")
+                return False
             self.last_swap_seconds = time.perf_counter() - started
         return True
 
@@ -88,12 +93,14 @@ class EscalationModel:
         self.version = active.version if active else None
         self.meta = adapter_meta(active.path) if active else {}
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int = 90) -> Iterator[str]:
+    def stream(self, messages: list[dict[str, str]], max_tokens: int = 90,
+               usage: dict[str, int] | None = None) -> Iterator[str]:
         self.refresh()
         with self._lock:
             disabled = self.version is None and self.model is not self.base
             with self.model.disable_adapter() if disabled else nullcontext():
-                yield from stream_text(self.model, self.tokenizer, messages, max_tokens)
+                yield from stream_text(self.model, self.tokenizer, messages, max_tokens, usage)
 
-    def complete(self, messages: list[dict[str, str]], max_tokens: int = 90) -> str:
-        return "".join(self.stream(messages, max_tokens)).strip()
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 90,
+                 usage: dict[str, int] | None = None) -> str:
+        return "".join(self.stream(messages, max_tokens, usage)).strip()

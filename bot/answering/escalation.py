@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answering.llm import GenerationError, Generator
+from bot.answering.llm import GenerationError, Generator, Usage
 from bot.answering.sentences import split_sentences
 from bot.answering.tracing import content_words
 from tuning.prompt import escalation_messages, handles, render_thread
@@ -40,7 +40,7 @@ def guard(sentence: str, question: str, vocabulary: set[str] = frozenset(),
 
 
 def escalation_reply(question: str, contact: str, reason: str, generator: Generator | None,
-                     context: str | None = None) -> str:
+                     context: str | None = None, usage: Usage | None = None) -> str:
     """A reply that says we could not answer, loops someone in, and asks for useful details."""
     opening = ("This needs a person, so I won't guess." if reason.startswith("question ")
                else "I couldn't find this in the indexed docs, so I won't guess.")
@@ -51,7 +51,8 @@ def escalation_reply(question: str, contact: str, reason: str, generator: Genera
     middle = ""
     if generator is not None:
         try:
-            text = generator.complete(escalation_messages(render_thread(turns)), max_tokens=REPLY_TOKENS)
+            text = generator.complete(escalation_messages(render_thread(turns)), max_tokens=REPLY_TOKENS,
+                                      usage=usage)
         except GenerationError:
             text = ""
         kept = [s for s in split_sentences(text) if guard(s, question, vocabulary, allowed)][:4]

@@ -13,6 +13,7 @@ from core.errors import CitebotError
 from core.settings import Settings
 
 Message = dict[str, str]
+Usage = dict[str, int]  # filled by a call: {"prompt": tokens in, "completion": tokens out}
 
 
 class GenerationError(CitebotError):
@@ -22,16 +23,16 @@ class GenerationError(CitebotError):
 class Generator(Protocol):
     name: str
 
-    def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
-        """Yield text pieces as the model produces them."""
+    def stream(self, messages: list[Message], max_tokens: int = 200, usage: Usage | None = None) -> Iterator[str]:
+        """Yield text pieces as the model produces them; token counts go into `usage` when given."""
 
-    def complete(self, messages: list[Message], max_tokens: int = 200) -> str:
+    def complete(self, messages: list[Message], max_tokens: int = 200, usage: Usage | None = None) -> str:
         """The whole completion."""
 
 
 class _CompleteFromStream:
-    def complete(self, messages: list[Message], max_tokens: int = 200) -> str:
-        return "".join(self.stream(messages, max_tokens)).strip()
+    def complete(self, messages: list[Message], max_tokens: int = 200, usage: Usage | None = None) -> str:
+        return "".join(self.stream(messages, max_tokens, usage)).strip()
 
 
 class LocalGenerator(_CompleteFromStream):
@@ -43,10 +44,10 @@ class LocalGenerator(_CompleteFromStream):
         self.name = f"local:{BASE_MODEL_ID}"
         self.model, self.tokenizer = load_base_model(settings.model_cache_dir)
 
-    def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int = 200, usage: Usage | None = None) -> Iterator[str]:
         from tuning.generation import stream_text
 
-        yield from stream_text(self.model, self.tokenizer, messages, max_tokens)
+        yield from stream_text(self.model, self.tokenizer, messages, max_tokens, usage)
 
 
 class OpenAIGenerator(_CompleteFromStream):
@@ -64,13 +65,16 @@ class OpenAIGenerator(_CompleteFromStream):
                                     base_url=settings.openai_base_url, timeout=settings.llm_timeout,
                                     max_retries=settings.llm_retries)
 
-    def stream(self, messages: list[Message], max_tokens: int = 200) -> Iterator[str]:
+    def stream(self, messages: list[Message], max_tokens: int = 200, usage: Usage | None = None) -> Iterator[str]:
         import openai
 
         try:
             response = self.client.chat.completions.create(model=self.model_name, messages=messages,
-                                                           max_tokens=max_tokens, temperature=0, stream=True)
+                                                           max_tokens=max_tokens, temperature=0, stream=True,
+                                                           stream_options={"include_usage": True})
             for event in response:
+                if event.usage is not None and usage is not None:  # the last event, after the text
+                    usage.update(prompt=event.usage.prompt_tokens, completion=event.usage.completion_tokens)
                 if event.choices and event.choices[0].delta.content:
                     yield event.choices[0].delta.content
         except openai.OpenAIError as exc:

@@ -78,14 +78,15 @@ class Answerer:
     def ask(self, question: str, user: str | None = None, channel: str | None = None,
             thread_ts: str | None = None, context: str | None = None,
             allowed: Callable[[Passage], bool] | None = None, unhappy: bool = False,
-            contact: str | None = None) -> AnswerResult:
+            contact: str | None = None, workspace: str | None = None) -> AnswerResult:
         """Answer and audit one question.
 
         `context` (earlier questions of the thread) is added to the retrieval query so "what about
         staging?" finds the staging section; `allowed` drops passages the asker may not see (private
         channels) before anything is routed or cited; `unhappy` (the user said the last answer was
         wrong) hands the question to a person instead of answering again from the same docs; `contact`
-        overrides CITEBOT_ESCALATION_CONTACT (per-channel escalation groups).
+        overrides CITEBOT_ESCALATION_CONTACT (per-channel escalation groups); `workspace` is the Slack
+        team id, kept in the audit log for multi-workspace installs.
         """
         contact = contact or self.settings.escalation_contact
         question = validate_question(question, self.settings)
@@ -102,7 +103,7 @@ class Answerer:
             decision = RouteDecision("escalate", "the user was unhappy with an earlier answer in this thread",
                                      decision.best_score)
         result = AnswerResult(question=question, answer="", route=decision.route,
-                              route_reason=decision.reason, model="", passages=passages)
+                              route_reason=decision.reason, model="", passages=passages, workspace=workspace)
         if decision.route == "rag":
             self._answer(result, question, passages)
         elif decision.route == "abstain":
@@ -123,11 +124,13 @@ class Answerer:
     def _answer(self, result: AnswerResult, question: str, passages: list[Passage]) -> None:
         traced: list[TracedSentence] = []
         if self._style() == "generative":
+            usage: dict[str, int] = {}
             try:
-                traced = self._generate(question, passages)
+                traced = self._generate(question, passages, usage)
                 result.model = self.generator.name
             except GenerationError as exc:
                 result.error = str(exc)
+            result.prompt_tokens, result.completion_tokens = usage.get("prompt"), usage.get("completion")
         if not any(s.supported for s in traced):
             extracts = extract_answer(question, passages, self.settings.abstain_threshold)
             traced = [TracedSentence(e.sentence, [e.passage_index + 1], e.score, True) for e in extracts]
@@ -142,11 +145,11 @@ class Answerer:
             result.answer += ("\n(The language model did not respond, so these sentences are quoted from the "
                               "sources.)")
 
-    def _generate(self, question: str, passages: list[Passage]) -> list[TracedSentence]:
+    def _generate(self, question: str, passages: list[Passage], usage: dict[str, int]) -> list[TracedSentence]:
         context = "\n\n".join(f"[{i}] {p.heading}: {without_instructions(p.body)}" for i, p in enumerate(passages, 1))
         text = self.generator.complete([{"role": "system", "content": GROUNDED_PROMPT},
                                         {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}"}],
-                                       max_tokens=220)
+                                       max_tokens=220, usage=usage)
         traced = [s for s in trace(text, passages, self.settings.support_threshold) if not instruction_like(s.text)]
         return traced if self.settings.unsupported == "flag" else [s for s in traced if s.supported]
 
@@ -158,7 +161,9 @@ class Answerer:
             result.adapter_version = getattr(generator, "version", None)
         except CitebotError as exc:
             result.error, result.model = str(exc), "template"
-        result.answer = escalation_reply(question, contact, reason, generator, context)
+        usage: dict[str, int] = {}
+        result.answer = escalation_reply(question, contact, reason, generator, context, usage)
+        result.prompt_tokens, result.completion_tokens = usage.get("prompt"), usage.get("completion")
 
 
 def _citations(passages: list[Passage]) -> list[Citation]:

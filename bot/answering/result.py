@@ -39,6 +39,9 @@ class AnswerResult:
     audit_id: str = ""
     error: str | None = None
     adapter_version: str | None = None  # the LoRA adapter that wrote an escalation reply
+    workspace: str | None = None  # Slack team id
+    prompt_tokens: int | None = None  # model tokens in and out; None when no model wrote anything
+    completion_tokens: int | None = None
 
     def to_json(self) -> dict:
         """The `citebot ask --json` contract (keep stable; add keys, never rename)."""
@@ -52,6 +55,7 @@ class AnswerResult:
             "audit_id": self.audit_id,
             "model": self.model,
             "adapter_version": self.adapter_version,
+            "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
             "retrieved": [{"rank": p.rank, "title": p.title, "heading": p.heading, "source": p.source,
                            "score": p.score, "dense_score": p.dense_score} for p in self.passages],

@@ -40,6 +40,10 @@ def serve(
         return
     app = build_app(settings, process_before_response=settings.slack_process_before_response)
     app.citebot_services.answerer.warm_up()
+    if settings.retention_days:
+        from bot.retention import RetentionJob
+
+        RetentionJob(app.citebot_services.answerer.engine, settings.retention_days, settings.retention_mode).start()
     if http:
         server = make_http_server(app, host, port)
         err_console.print(f"citebot: serving Slack events on http://{host}:{port}/slack/events "

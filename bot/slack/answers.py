@@ -39,7 +39,8 @@ def _answered_here(services: Services, channel: str, thread_ts: str) -> bool:
 
 
 def answer_in_thread(services: Services, client, *, channel: str, user: str, text: str, ts: str,
-                     thread_ts: str | None, auto: bool = False, bot_user_id: str | None = None) -> None:
+                     thread_ts: str | None, auto: bool = False, bot_user_id: str | None = None,
+                     workspace: str | None = None) -> None:
     """Answer one message; `auto` is an unprompted answer to a question posted in an auto-answer channel."""
     thread = thread_ts or ts
     config = services.channels.for_channel(channel)
@@ -60,7 +61,7 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         with services.answer_slots:
             result = services.answerer.ask(question, user=user, channel=channel, thread_ts=thread, context=context,
                                            unhappy=unhappy, allowed=services.allowed(client, user, channel),
-                                           contact=contact)
+                                           contact=contact, workspace=workspace)
         if auto and (result.route != "rag" or (config.require_citations and not result.citations)):
             return  # nobody asked us: speak up only with a cited answer (still in the audit log)
         message = answer_message(result)
@@ -90,7 +91,7 @@ def register(app, services: Services) -> None:
     def on_mention(event, client, context):
         answer_in_thread(services, client, channel=event["channel"], user=event.get("user", ""),
                          text=event.get("text", ""), ts=event["ts"], thread_ts=event.get("thread_ts"),
-                         bot_user_id=context.bot_user_id)
+                         bot_user_id=context.bot_user_id, workspace=context.team_id)
 
     def on_message(event, client, context):
         bot_user_id = context.bot_user_id  # per workspace: multi-workspace installs have one bot user each
@@ -104,7 +105,8 @@ def register(app, services: Services) -> None:
             return  # never ourselves
         text, user, ts = event.get("text", ""), event["user"], event["ts"]
         mentioned = bool(bot_user_id) and f"<@{bot_user_id}>" in text
-        reply = dict(channel=channel, user=user, text=text, ts=ts, bot_user_id=bot_user_id)
+        reply = dict(channel=channel, user=user, text=text, ts=ts, bot_user_id=bot_user_id,
+                     workspace=context.team_id)
         if event.get("channel_type") == "im":
             answer_in_thread(services, client, thread_ts=event.get("thread_ts"), **reply)
         elif event.get("thread_ts") and not mentioned and _answered_here(services, channel, event["thread_ts"]):

@@ -63,7 +63,8 @@ def register(app, services: Services) -> None:
             with services.answer_slots:
                 result = services.answerer.ask(question, user=user, channel=channel,
                                                allowed=services.allowed(client, user, channel),
-                                               contact=services.channels.for_channel(channel).escalate_to)
+                                               contact=services.channels.for_channel(channel).escalate_to,
+                                               workspace=body.get("team_id"))
             _ephemeral(client, body, answer_message(result, shareable=True))
         except CitebotError as exc:
             _ephemeral(client, body, notice(str(exc)))
