@@ -5,7 +5,7 @@ model: the small model with the promoted LoRA adapter, which learned from the te
 whom they loop in and what they ask for. Its sentences pass a fact guard: anything with numbers,
 links, addresses, an @handle the team never used, or words outside the question, the help vocabulary
 and the team's own reply vocabulary (from the adapter) is dropped, because a 135M model will happily
-invent a Wi-Fi password. If the kept reply loops nobody in, the configured contact is.
+invent a Wi-Fi password. The configured contact is always looped in, next to any group the model named.
 """
 
 from __future__ import annotations
@@ -59,6 +59,6 @@ def escalation_reply(question: str, contact: str, reason: str, generator: Genera
         middle = " ".join(kept)
     if not middle:
         middle = "Could you add any details that would help, such as what you tried or the error you saw?"
-    if not handles(middle):
+    if contact.lower() not in handles(middle):  # the configured contact is always told, whoever the model named
         middle = f"I'm looping in {contact}. {middle}"
     return f"{opening} {middle}"
