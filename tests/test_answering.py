@@ -79,6 +79,19 @@ def test_tracing_keeps_true_citations_fixes_wrong_ones_and_flags_unsupported(set
     assert not second.supported and second.citations == []
 
 
+def test_escalation_reply_never_ends_in_a_cut_off_sentence():
+    from bot.answering.escalation import escalation_reply
+
+    class Rambling:
+        name, meta = "fake", {}
+
+        def complete(self, messages, max_tokens=60, usage=None):
+            return "Could you share what you tried? In fact, it has been"
+
+    reply = escalation_reply("What is the wifi password?", "@it", "best retrieval score 0.30 < 0.33", Rambling())
+    assert reply.endswith("Could you share what you tried?") and "@it" in reply and "In fact" not in reply
+
+
 def test_escalation_guard_drops_invented_facts_and_keeps_requests_for_details():
     question = "What is the wifi password of the Munich office?"
     assert not guard("The wifi password of the Munich office is 1234567890.", question)

@@ -55,7 +55,8 @@ def escalation_reply(question: str, contact: str, reason: str, generator: Genera
                                       usage=usage)
         except GenerationError:
             text = ""
-        kept = [s for s in split_sentences(text) if guard(s, question, vocabulary, allowed)][:4]
+        complete = [s for s in split_sentences(text) if s.rstrip().endswith((".", "?", "!"))]  # not cut off
+        kept = [s for s in complete if guard(s, question, vocabulary, allowed)][:4]
         middle = " ".join(kept)
     if not middle:
         middle = "Could you add any details that would help, such as what you tried or the error you saw?"
