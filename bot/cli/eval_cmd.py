@@ -58,6 +58,11 @@ def retrieval(
 SET_HELP = "JSONL of {question, answerable, gold_sources[, expect_route]}; default: the bundled handbook set."
 DOCS_HELP = "Folder of documents the set is about (default: the bundled handbook)."
 BEIR_HELP = "Use a BEIR folder's corpus.jsonl as the documents instead (gold_sources are its doc ids)."
+# Shared by `eval answers` and `eval calibrate`: both read a labelled set over the same documents.
+SET_OPTION = typer.Option(None, "--set", help=SET_HELP, exists=True, dir_okay=False)
+DOCS_OPTION = typer.Option(None, "--docs", help=DOCS_HELP, exists=True, file_okay=False)
+BEIR_OPTION = typer.Option(None, "--beir", help=BEIR_HELP, exists=True, file_okay=False)
+JSON_OPTION = typer.Option(False, "--json", help="Print the results as one JSON object.")
 
 
 @contextmanager
@@ -81,10 +86,7 @@ def _scratch(set_file: Path | None, docs: Path | None, beir: Path | None):
 
 @app.command("answers")
 def answers(
-    set_file: Path = typer.Option(None, "--set", help=SET_HELP, exists=True, dir_okay=False),
-    docs: Path = typer.Option(None, "--docs", help=DOCS_HELP, exists=True, file_okay=False),
-    beir: Path = typer.Option(None, "--beir", help=BEIR_HELP, exists=True, file_okay=False),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+    set_file: Path = SET_OPTION, docs: Path = DOCS_OPTION, beir: Path = BEIR_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:
     """Answer every question of a labelled set and report citation precision and recall, answer rate,
     abstain/escalate rate on unanswerable questions, routing accuracy and latency per stage.
@@ -112,10 +114,7 @@ def answers(
 
 @app.command("calibrate")
 def calibrate_cmd(
-    set_file: Path = typer.Option(None, "--set", help=SET_HELP, exists=True, dir_okay=False),
-    docs: Path = typer.Option(None, "--docs", help=DOCS_HELP, exists=True, file_okay=False),
-    beir: Path = typer.Option(None, "--beir", help=BEIR_HELP, exists=True, file_okay=False),
-    as_json: bool = typer.Option(False, "--json", help="Print the results as one JSON object."),
+    set_file: Path = SET_OPTION, docs: Path = DOCS_OPTION, beir: Path = BEIR_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:
     """Choose the router's thresholds from a labelled set: prints CITEBOT_ANSWER_THRESHOLD and
     CITEBOT_ABSTAIN_THRESHOLD to put in your environment, with the accuracy they reach."""
