@@ -47,7 +47,7 @@ def main() -> None:
     import torch
 
     import tuning.base_model as base_model
-    from tuning.train import TrainConfig, train_adapter
+    from tuning.train import TrainConfig, adapter_bytes, train_adapter
 
     home = Path(tempfile.mkdtemp(prefix="citebot-tune-bench-"))
     report: dict = {"device": "cuda:" + torch.cuda.get_device_name() if torch.cuda.is_available()
@@ -86,7 +86,7 @@ def main() -> None:
                           "wall_s": round(time.perf_counter() - started, 1),
                           "per_epoch_s": round(trained.seconds / cfg.epochs, 1),
                           "first_loss": trained.losses[0], "last_loss": trained.losses[-1]}
-    report["adapter_bytes"] = sum(f.stat().st_size for f in (home / "adapter").glob("adapter_model.*"))
+    report["adapter_bytes"] = adapter_bytes(home / "adapter")
     if data is not None:
         report.update(_evaluate_and_swap(home, data, settings))
     print(json.dumps(report, indent=None if args.json else 2))

@@ -3,7 +3,6 @@ audit log written by real answers."""
 
 import shutil
 import threading
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 
@@ -11,15 +10,11 @@ from bot.answering.pipeline import Answerer
 from bot.audit import record_feedback
 from bot.review.app import ReviewApp
 from bot.review.auth import TokenAuth
+from bot.wsgi_server import threaded_server
 from indexing.pipeline import index_paths
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TOKEN = "review-token-for-tests"
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
@@ -31,8 +26,7 @@ def site(settings, corpus):
     gap = answerer.ask("What is the salary band for a staff engineer?", user="U3", channel="C0OFFICE")
     answerer.ask("What are the salary bands for engineers?", user="U4", channel="C0OFFICE")
     record_feedback(answerer.engine, gap.audit_id, "U3", "not_helpful", "incomplete")
-    server = make_server("127.0.0.1", 0, ReviewApp(answerer.engine, TokenAuth(TOKEN)), server_class=WSGIServer,
-                         handler_class=QuietHandler)
+    server = threaded_server(ReviewApp(answerer.engine, TokenAuth(TOKEN)), "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}", bike
     server.shutdown()

@@ -60,6 +60,13 @@ def converted_model_dir(cache_dir: Path) -> Path:
     return target
 
 
+def default_device() -> str:
+    """The GPU when torch sees one, else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def load_tokenizer(cache_dir: Path):
     from transformers import AutoTokenizer
 

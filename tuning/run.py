@@ -24,7 +24,7 @@ from tuning.base_model import BASE_MODEL_ID
 from tuning.dataset import Dataset, build_dataset
 from tuning.evaluate import Evaluation, evaluate, promotion_decision
 from tuning.threads import ThreadLoad, from_audit, from_export, from_slack_api
-from tuning.train import CHECKPOINT, ProgressFn, TrainConfig, TrainResult, train_adapter
+from tuning.train import CHECKPOINT, ProgressFn, TrainConfig, TrainResult, adapter_bytes, train_adapter
 
 ADAPTER_META = "citebot.json"
 
@@ -94,9 +94,9 @@ def evaluate_adapter(adapter_dir: Path, dataset: Dataset, settings: Settings,
     """{"base": …, "tuned": …[, "incumbent": …]} on the same held-out examples."""
     from peft import PeftModel
 
-    from tuning.base_model import fresh_base_model
+    from tuning.base_model import default_device, fresh_base_model
 
-    base, tokenizer = fresh_base_model(settings.model_cache_dir, _device())
+    base, tokenizer = fresh_base_model(settings.model_cache_dir, default_device())
     model = PeftModel.from_pretrained(base, str(adapter_dir), adapter_name="candidate")
     handles, held, n = known_handles(dataset), dataset.heldout, settings.tune_eval_samples
     results = {"base": evaluate(model, tokenizer, held, handles, settings.tune_max_tokens, n, adapter=False)[0],
@@ -106,12 +106,6 @@ def evaluate_adapter(adapter_dir: Path, dataset: Dataset, settings: Settings,
         model.set_adapter("incumbent")
         results["incumbent"] = evaluate(model, tokenizer, held, handles, settings.tune_max_tokens, n)[0]
     return results
-
-
-def _device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _resumable_version(engine: Engine, dataset_hash: str, adapters: Path) -> str | None:
@@ -165,10 +159,6 @@ def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_b
         registry.promote(engine, version)
     return RunReport("promoted" if promote else "kept", version, decision, asdict(dataset.stats),
                      asdict(trained), evaluation)
-
-
-def adapter_bytes(folder: Path) -> int:
-    return sum(f.stat().st_size for f in folder.glob("adapter_model.*"))
 
 
 def _write_meta(out: Path, version: str, dataset: Dataset, trained: TrainResult, cfg: TrainConfig,

@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from core.db import session_scope
-from core.errors import CitebotError
 from core.models import ResolvedThread
+from indexing.sources.slack_export import channel_messages, export_channels
+from indexing.sources.slack_threads import group_threads
 
 
 @dataclass
@@ -51,48 +52,32 @@ def is_resolved(messages: Iterable[dict], reaction: str) -> bool:
     return any(r.get("name") == reaction for m in messages for r in m.get("reactions") or [])
 
 
-def _grouped(messages: Iterable[dict]) -> dict[str, list[dict]]:
-    threads: dict[str, list[dict]] = {}
-    for message in messages:
-        if isinstance(message, dict) and "ts" in message:
-            threads.setdefault(message.get("thread_ts") or message["ts"], []).append(message)
-    return threads
-
-
-def _read_json(path: Path, load: ThreadLoad):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        load.problems.append(f"{path}: unreadable ({type(exc).__name__}: {exc}); skipped")
-        return None
-
-
 def from_export(folder: Path | str, reaction: str) -> ThreadLoad:
     """Resolved threads of a Slack export folder (channels.json/groups.json, one JSON file per day)."""
     root = Path(folder).expanduser()
-    listings = [root / name for name in ("channels.json", "groups.json") if (root / name).exists()]
-    if not listings:
-        raise CitebotError(f"{root} is not a Slack export folder (no channels.json or groups.json). "
-                           "Export from Slack's admin page and unzip it, or pass the right folder.")
     load = ThreadLoad()
-    users = _read_json(root / "users.json", load) if (root / "users.json").exists() else []
-    load.names = {u["id"]: u.get("real_name") or u.get("name", "") for u in users or [] if isinstance(u, dict)
-                  and "id" in u}
-    for listing in listings:
-        for record in _read_json(listing, load) or []:
-            name, channel_id = record.get("name", ""), record.get("id", "")
-            messages: list[dict] = []
-            for day in sorted((root / name).glob("*.json")) if name and (root / name).is_dir() else []:
-                content = _read_json(day, load)
-                if content is not None and not isinstance(content, list):
-                    load.problems.append(f"{day}: expected a list of messages; skipped")
-                elif content:
-                    messages.extend(content)
-            for thread_ts, thread in _grouped(messages).items():
-                if is_resolved(thread, reaction):
-                    load.threads.append(Thread(f"{channel_id}:{thread_ts}", name, thread))
-                else:
-                    load.unresolved += 1
+
+    def problem(path: str, why: str) -> None:
+        load.problems.append(f"{path}: {why}; skipped")
+
+    try:
+        channels = export_channels(root)
+    except ValueError as exc:
+        problem(str(root), f"unreadable channel list ({exc})")
+        return load
+    try:
+        users = json.loads((root / "users.json").read_text(encoding="utf-8")) if (root / "users.json").exists() else []
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        problem(str(root / "users.json"), f"unreadable user list ({type(exc).__name__}: {exc})")
+        users = []
+    load.names = {u["id"]: u.get("real_name") or u.get("name", "") for u in users if isinstance(u, dict) and "id" in u}
+    for record, _private in channels:
+        name, channel_id = record.get("name", ""), record.get("id", "")
+        for thread_ts, thread in group_threads(channel_messages(root, record, problem)).items():
+            if is_resolved(thread, reaction):
+                load.threads.append(Thread(f"{channel_id}:{thread_ts}", name, thread))
+            else:
+                load.unresolved += 1
     return load
 
 

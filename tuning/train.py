@@ -120,6 +120,11 @@ def _save_checkpoint(model, optimizer, scheduler, step: int, losses: list[float]
     tmp.rename(folder)  # a crash while saving leaves the previous checkpoint intact
 
 
+def adapter_bytes(folder: Path) -> int:
+    """Size of the adapter weights in `folder`."""
+    return sum(f.stat().st_size for f in folder.glob("adapter_model.*"))
+
+
 def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: TrainConfig, dataset_hash: str,
                   progress: ProgressFn | None = None, resume: bool = True) -> TrainResult:
     """Train a LoRA adapter into `out_dir`; resumes from `out_dir/checkpoint` when one is there."""
@@ -127,11 +132,11 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    from tuning.base_model import fresh_base_model
+    from tuning.base_model import default_device, fresh_base_model
 
     if not train:
         raise CitebotError("No training examples: nothing to train on.")
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = default_device()
     torch.manual_seed(cfg.seed)
     base, tokenizer = fresh_base_model(cache_dir, device)
     model = add_lora(base, cfg)

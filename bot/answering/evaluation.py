@@ -93,6 +93,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
                     good_pairs += bool(passage and supported(sentence.text, passage.text))
         expected = item.expect_route or ("rag" if item.answerable else None)
         rows.append({"question": item.question, "answerable": item.answerable, "route": result.route,
+                     "needs_person": item.expect_route == "escalate",
                      "route_ok": result.route == expected if expected else result.route != "rag",
                      "right_source": result.route == "rag" and any(is_gold(s, item.gold_sources) for s in cited_sources),
                      "gold_recall": (sum(any(is_gold(s, [g]) for s in cited_sources) for g in item.gold_sources)
@@ -102,7 +103,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
             stages[stage].append(result.latency_ms.get(stage, 0.0))
         if progress:
             progress("answering", done, len(items))
-    answerable = [r for r in rows if r["answerable"] and not _person(items, r)]
+    answerable = [r for r in rows if r["answerable"] and not r["needs_person"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     return {
         "questions": len(rows), "answerable": len(answerable), "unanswerable": len(unanswerable),
@@ -136,10 +137,6 @@ def _first_token_ms(answerer: Answerer, questions: list[str]) -> float | None:
         for _ in pieces:  # finish, so the model is free for the next one
             pass
     return round(statistics.median(times), 1) if times else None
-
-
-def _person(items: list[Labelled], row: dict) -> bool:
-    return any(i.question == row["question"] and i.expect_route == "escalate" for i in items)
 
 
 def _mean(values) -> float | None:

@@ -222,8 +222,6 @@ def serve(
 ) -> None:
     """The review web page: filterable answers, each answer with its supporting passages highlighted,
     knowledge gaps and charts. Log in with CITEBOT_REVIEW_TOKEN."""
-    from wsgiref.simple_server import WSGIServer, make_server
-
     from bot.review.app import ReviewApp
     from bot.review.auth import TokenAuth
     from core.errors import CitebotError
@@ -232,12 +230,9 @@ def serve(
     settings = get_settings()
     if not settings.review_token:
         raise CitebotError("Set CITEBOT_REVIEW_TOKEN to a long random string first; reviewers log in with it.")
-    from socketserver import ThreadingMixIn
+    from bot.wsgi_server import threaded_server
 
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-
-    httpd = make_server(host, port, ReviewApp(_engine(), TokenAuth(settings.review_token)), server_class=Server)
+    httpd = threaded_server(ReviewApp(_engine(), TokenAuth(settings.review_token)), host, port)
     console.print(f"citebot audit page on http://{host}:{httpd.server_port}/ (Ctrl-C to stop)", highlight=False)
     try:
         httpd.serve_forever()

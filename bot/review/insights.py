@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, case, func, select
 
+from bot.answering.tracing import _dot
 from bot.audit_review import NEGATIVE
 from core.db import session_scope
 from core.models import Answer, Feedback
@@ -77,6 +78,3 @@ def knowledge_gaps(engine: Engine, since: datetime | None = None) -> list[Gap]:
             gaps.append((vector, Gap([(audit_id, question, why)])))
     return sorted((g for _, g in gaps), key=lambda g: len(g.questions), reverse=True)
 
-
-def _dot(a, b) -> float:
-    return sum(x * y for x, y in zip(a, b))

@@ -6,20 +6,9 @@ from __future__ import annotations
 
 import json
 import threading
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from bot.wsgi_server import threaded_server
 from core.errors import CitebotError
-
-
-class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-    request_queue_size = 256  # the default backlog of 5 resets connections when Slack sends a burst
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, *args) -> None:  # Bolt logs what matters
-        pass
 
 
 def wsgi_app(app):
@@ -46,7 +35,7 @@ def wsgi_app(app):
 
 def make_http_server(app, host: str, port: int):
     """A threaded HTTP server (not yet serving); `server.serve_forever()` runs it."""
-    return make_server(host, port, wsgi_app(app), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+    return threaded_server(wsgi_app(app), host, port)
 
 
 def serve_http_in_thread(app, host: str = "127.0.0.1", port: int = 0):

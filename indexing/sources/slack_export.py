@@ -8,6 +8,7 @@ Slack itself uses.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from core.errors import CitebotError
@@ -22,6 +23,38 @@ def _load_json(path: Path):
         raise ValueError(f"{type(exc).__name__}: {exc}") from None
 
 
+def export_channels(root: Path) -> list[tuple[dict, bool]]:
+    """(channel record, is private) from channels.json and groups.json of a Slack export folder.
+
+    Shared by indexing and the tuning dataset. Raises ValueError when a channel list is unreadable.
+    """
+    listings = [(root / name, private) for name, private in (("channels.json", False), ("groups.json", True))
+                if (root / name).exists()]
+    if not listings:
+        raise CitebotError(f"{root} is not a Slack export folder (no channels.json or groups.json). "
+                           "Export it from Slack's admin page and unzip it, or give the right folder.")
+    return [(record, private) for listing, private in listings for record in _load_json(listing)
+            if isinstance(record, dict)]
+
+
+def channel_messages(root: Path, record: dict, problem: Callable[[str, str], None]) -> list[dict]:
+    """All messages of one exported channel: threads can span days, so its day files are read together.
+
+    A day file that cannot be read is reported through `problem(path, reason)` and skipped.
+    """
+    folder = root / record.get("name", "")
+    messages: list[dict] = []
+    for day in sorted(folder.glob("*.json")) if record.get("name") and folder.is_dir() else []:
+        try:
+            day_messages = _load_json(day)
+            if not isinstance(day_messages, list):
+                raise ValueError("expected a list of messages")
+            messages.extend(m for m in day_messages if isinstance(m, dict))
+        except ValueError as exc:
+            problem(str(day), f"unreadable export file ({exc})")
+    return messages
+
+
 class SlackExportSource(Source):
     def __init__(self, name: str, path: Path | str, workspace_url: str | None = None):
         self.name = name
@@ -33,35 +66,18 @@ class SlackExportSource(Source):
             return None
         return f"{self.workspace_url}/archives/{channel_id}/p{ts.replace('.', '')}"
 
-    def _channels(self) -> list[tuple[dict, bool]]:
-        """(channel record, is private) from channels.json and groups.json."""
-        if not (self.root / "channels.json").exists() and not (self.root / "groups.json").exists():
-            raise CitebotError(f"Source {self.name!r}: {self.root} is not a Slack export folder "
-                               "(no channels.json or groups.json).")
-        found = []
-        for listing, private in (("channels.json", False), ("groups.json", True)):
-            if (self.root / listing).exists():
-                found.extend((record, private) for record in _load_json(self.root / listing))
-        return found
-
     def collect(self, harvest: Harvest, progress: ProgressFn) -> None:
         try:
-            channels = self._channels()
+            channels = export_channels(self.root)
+        except CitebotError as exc:
+            raise CitebotError(f"Source {self.name!r}: {exc}") from None
         except ValueError as exc:
             harvest.interrupted(str(self.root), f"unreadable channel list ({exc})")
             return
         for done, (record, private) in enumerate(channels, 1):
             name, channel_id = record.get("name", ""), record.get("id", "")
-            folder = self.root / name
-            messages: list[dict] = []
-            for day in sorted(folder.glob("*.json")) if folder.is_dir() else []:
-                try:
-                    day_messages = _load_json(day)
-                    if not isinstance(day_messages, list):
-                        raise ValueError("expected a list of messages")
-                    messages.extend(m for m in day_messages if isinstance(m, dict))
-                except ValueError as exc:
-                    harvest.interrupted(str(day), f"unreadable export file ({exc}); the rest is indexed")
+            messages = channel_messages(self.root, record,
+                                        lambda path, why: harvest.interrupted(path, why + "; the rest is indexed"))
             for thread_ts, thread in group_threads(messages).items():
                 doc = thread_document(source_id=self.name, channel_id=channel_id, channel_name=name,
                                       private=private, messages=thread,
