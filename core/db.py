@@ -138,3 +138,10 @@ def ensure_schema(engine: Engine) -> None:
 
 def table_names(engine: Engine) -> list[str]:
     return sorted(inspect(engine).get_table_names())
+
+
+def migrated_engine(url: str) -> Engine:
+    """The engine for `url` with its schema brought up to date: what every command reading the log needs."""
+    engine = get_engine(url)
+    ensure_schema(engine)
+    return engine

@@ -201,6 +201,33 @@ class TuningRun(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class Job(Base):
+    """A reindex or tuning job run by a queue worker: who asked, where progress goes, what came of it.
+
+    The row is the job's record across retries: a worker killed mid-job leaves it `running`, the broker
+    hands the message to another worker, and `attempts` counts how many workers started it.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_audit_id)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reindex | tune
+    target: Mapped[str] = mapped_column(Text, default="")  # source name; "" is every source
+    status: Mapped[str] = mapped_column(String(16), index=True)  # queued|waiting|running|done|failed
+    requested_by: Mapped[str] = mapped_column(String(64))  # "cli", or a Slack user id
+    channel_id: Mapped[str | None] = mapped_column(String(64))  # where progress is posted, if from Slack
+    message_ts: Mapped[str | None] = mapped_column(String(32))  # the status message edited in place
+    workspace_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str | None] = mapped_column(String(128))
+    progress: Mapped[str] = mapped_column(Text, default="")
+    result_json: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 # Multi-workspace installs: the tables of slack_sdk's SQLAlchemy installation and OAuth-state stores,
 # declared with slack_sdk's own builders so the stores and our migration (0004) describe one schema.
 slack_metadata = MetaData()

@@ -92,7 +92,14 @@ class Settings(BaseSettings):
                                                         "answers: delete them, or keep the rows and blank the text.")
     review_token: str | None = Field(None, description="Shared admin token for the review web page "
                                      "(`citebot audit serve`); required to start it.")
-    redis_url: str | None = Field(None, description="redis://host:6379/0 to share event dedupe between replicas.")
+    redis_url: str | None = Field(None, description="redis://host:6379/0: event dedupe and job locks shared "
+                                  "by every bot replica and worker.")
+    broker_url: str | None = Field(None, description="amqp://user:pass@host:5672// of the job queue (RabbitMQ): "
+                                   "reindex and tuning jobs run on `citebot worker` processes instead of a "
+                                   "thread of the bot. Needs CITEBOT_REDIS_URL and a Chroma server.")
+    queue: str = Field("citebot", description="Queue name on the broker: one per deployment sharing it.")
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line "
+                                                "(for log shippers), with audit and job ids as fields.")
 
     escalation_llm: Literal["local", "openai"] = Field(
         "local", description="Who writes escalation replies: the local small model with the promoted LoRA "

@@ -45,12 +45,14 @@ class IndexSummary:
         return data
 
 
-def _metadata(doc: SourceDocument, chunk: Chunk) -> dict:
-    # Chroma metadata must be flat scalars; None values are dropped.
+def _metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int) -> dict:
+    # Chroma metadata must be flat scalars; None values are dropped. `chunk_count` lets the next run see
+    # a document that a killed run wrote only in part.
     meta = {
         "source_id": doc.source_id, "title": doc.title, "path": doc.path,
         "url": doc.url, "heading": chunk.heading, "content_hash": doc.content_hash,
         "updated_at": doc.updated_at, "access": doc.access, "channel_id": doc.channel_id,
+        "chunk_count": chunk_count,
     }
     return {k: v for k, v in meta.items() if v is not None}
 
@@ -66,11 +68,12 @@ def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, pr
     nodes = []
     for done, doc in enumerate(docs, 1):
         progress("chunking", done, len(docs))
-        for chunk in chunk_document(doc, settings.chunk_chars):
+        chunks = chunk_document(doc, settings.chunk_chars)
+        for chunk in chunks:
             # The SOURCE relationship makes LlamaIndex store our document id as the chunk's doc_id.
             # Metadata (paths, hashes, dates) stays out of the embedded text: LlamaIndex would otherwise
             # prepend it, and scores would depend on where a file lives. The heading path is in the text.
-            metadata = _metadata(doc, chunk)
+            metadata = _metadata(doc, chunk, len(chunks))
             nodes.append(TextNode(id_=chunk.chunk_id, text=chunk.text, metadata=metadata,
                                   excluded_embed_metadata_keys=list(metadata),
                                   excluded_llm_metadata_keys=list(metadata),
@@ -112,6 +115,9 @@ def index_source(source: Source, settings: Settings, progress: ProgressFn | None
             summary.updated += 1
             changed.append(doc)
             stale_chunks.extend(before.chunk_ids)
+        elif not before.complete:  # a killed run wrote part of it: write it again (same chunk ids)
+            summary.updated += 1
+            changed.append(doc)
         else:
             summary.unchanged += 1
     if harvest.complete:

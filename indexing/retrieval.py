@@ -16,11 +16,12 @@ import time
 from dataclasses import dataclass
 
 from core.settings import Settings
-from indexing.store import open_collection
+from indexing.store import get_collection, open_client
 
 CANDIDATES = 30
 BM25_K1, BM25_B = 1.5, 0.9  # tuned on the benchmark (defaults 1.2/0.75 give 0.507 vs 0.514 with stemming)
 _VERSION_KEY = "citebot_version"
+VERSION_RECHECK_SECONDS = 2.0  # an edit made by another process is searchable (BM25 too) within this
 
 
 @dataclass
@@ -84,17 +85,29 @@ class HybridRetriever:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._client = None
         self._collection = None
         self._bm25: _Bm25Index | None = None
         self._bm25_version = None
+        self._checked_at = 0.0
 
     def _get_collection(self):
         if self._collection is None:
-            self._collection = open_collection(self.settings, create=False)
+            self._client = self._client or open_client(self.settings, create=False)
+            self._collection = self._client and get_collection(self._client, self.settings.collection)
+            self._checked_at = time.monotonic()
         return self._collection
 
+    def _fresh_metadata(self, collection) -> dict:
+        """The collection's metadata as stored now: another process (a worker, `citebot index`) may have
+        changed the index since this handle was opened. Re-read at most every VERSION_RECHECK_SECONDS."""
+        if time.monotonic() - self._checked_at >= VERSION_RECHECK_SECONDS:
+            self._collection = collection = get_collection(self._client, self.settings.collection) or collection
+            self._checked_at = time.monotonic()
+        return collection.metadata or {}
+
     def _bm25_index(self, collection) -> _Bm25Index:
-        version = (collection.metadata or {}).get(_VERSION_KEY), collection.count()
+        version = self._fresh_metadata(collection).get(_VERSION_KEY), collection.count()
         if self._bm25 is None or version != self._bm25_version:
             got = collection.get(include=["documents", "metadatas"])
             self._bm25 = _Bm25Index(got["ids"], got["documents"], got["metadatas"])

@@ -13,8 +13,9 @@ from core.settings import Settings
 from indexing.sources.base import Indexed
 
 
-def open_collection(settings: Settings, create: bool = True):
-    """The chunk collection; `create=False` returns None when nothing was indexed yet."""
+def open_client(settings: Settings, create: bool = True):
+    """The Chroma client: HttpClient for CITEBOT_CHROMA_URL, else the files in CITEBOT_HOME (None when
+    `create` is False and nothing was indexed yet)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
@@ -24,21 +25,32 @@ def open_collection(settings: Settings, create: bool = True):
         if url.scheme not in ("http", "https") or not url.hostname:
             raise CitebotError(f"CITEBOT_CHROMA_URL must look like http://host:8000, got {settings.chroma_url!r}")
         try:
-            client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
-                                         settings=chroma_settings)
+            return chromadb.HttpClient(host=url.hostname, port=url.port or 8000, ssl=url.scheme == "https",
+                                       settings=chroma_settings)
         except Exception as exc:  # chromadb raises plain ValueError/ConnectionError variants
             raise CitebotError(f"Cannot reach the Chroma server at {settings.chroma_url}: {exc}") from None
-    else:
-        if not create and not settings.chroma_path.exists():
-            return None
-        settings.chroma_path.mkdir(parents=True, exist_ok=True)
-        client = chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
-    if create:
-        return client.get_or_create_collection(settings.collection, metadata={"hnsw:space": "cosine"})
+    if not create and not settings.chroma_path.exists():
+        return None
+    settings.chroma_path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(settings.chroma_path), settings=chroma_settings)
+
+
+def get_collection(client, name: str):
+    """The named collection, or None when it does not exist (yet)."""
     try:
-        return client.get_collection(settings.collection)
+        return client.get_collection(name)
     except Exception:  # NotFoundError's import path moves between chromadb releases
         return None
+
+
+def open_collection(settings: Settings, create: bool = True):
+    """The chunk collection; `create=False` returns None when nothing was indexed yet."""
+    client = open_client(settings, create)
+    if client is None:
+        return None
+    if create:
+        return client.get_or_create_collection(settings.collection, metadata={"hnsw:space": "cosine"})
+    return get_collection(client, settings.collection)
 
 
 def manifest(collection) -> dict[str, Indexed]:
@@ -48,6 +60,7 @@ def manifest(collection) -> dict[str, Indexed]:
     for chunk_id, meta in zip(got["ids"], got["metadatas"]):
         doc_id = meta["doc_id"]
         if doc_id not in docs:
-            docs[doc_id] = Indexed(doc_id, meta.get("source_id", ""), meta.get("path", ""), meta["content_hash"])
+            docs[doc_id] = Indexed(doc_id, meta.get("source_id", ""), meta.get("path", ""), meta["content_hash"],
+                                   chunk_count=meta.get("chunk_count"))
         docs[doc_id].chunk_ids.append(chunk_id)
     return docs

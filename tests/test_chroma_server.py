@@ -12,6 +12,7 @@ import pytest
 from core.errors import CitebotError
 from core.settings import Settings
 from indexing.pipeline import index_paths
+from indexing import retrieval
 from indexing.retrieval import HybridRetriever
 from indexing.store import open_collection
 
@@ -60,3 +61,18 @@ def test_unreachable_server_is_a_clear_error(tmp_path):
     settings = Settings(home=tmp_path / "home", chroma_url=f"http://127.0.0.1:{_free_port()}")
     with pytest.raises(CitebotError, match="Cannot reach the Chroma server"):
         open_collection(settings)
+
+
+def test_a_running_retriever_sees_edits_another_process_indexed(chroma_server, corpus, tmp_path, monkeypatch):
+    """A bot replica's BM25 index follows a worker's reindex even when the chunk count did not change."""
+    monkeypatch.setattr(retrieval, "VERSION_RECHECK_SECONDS", 0.0)
+    settings = Settings(home=tmp_path / "home", chroma_url=chroma_server, collection="server-edits")
+    index_paths([corpus], settings)
+    replica = HybridRetriever(settings)
+    assert replica.retrieve("zanzibar", mode="bm25") == []
+    (corpus / "coffee.md").write_text("# Coffee machine\n\nThe beans come from Zanzibar.\n")
+    edited = index_paths([corpus], Settings(home=tmp_path / "worker", chroma_url=chroma_server,
+                                            collection="server-edits"))
+    assert edited.updated == 1 and edited.chunks_total == open_collection(settings).count()
+    hits = replica.retrieve("zanzibar", mode="bm25")
+    assert hits and "Zanzibar" in hits[0].text

@@ -77,3 +77,18 @@ def test_scores_do_not_depend_on_where_the_files_live(tmp_path, corpus, copy_of)
         index_paths([folder], settings)
         scores.append(HybridRetriever(settings).retrieve("Who descales the espresso machine?")[0].dense_score)
     assert abs(scores[0] - scores[1]) < 1e-3
+
+
+def test_a_document_a_killed_run_wrote_in_part_is_completed_next_run(settings, corpus):
+    """Embedding runs in batches: a worker killed between two batches leaves some of a page's chunks."""
+    (corpus / "long.md").write_text("# Long page\n\n" + "\n\n".join(
+        f"## Part {i}\n\n" + f"Paragraph {i} talks about topic number {i}. " * 60 for i in range(6)))
+    first = index_paths([corpus], settings)
+    collection = open_collection(settings)
+    long_chunks = manifest(collection)[str(corpus / "long.md")].chunk_ids
+    assert len(long_chunks) > 2
+    collection.delete(ids=long_chunks[1:])  # what a run killed after the first batch leaves behind
+    resumed = index_paths([corpus], settings)
+    assert (resumed.updated, resumed.unchanged) == (1, 3)
+    assert resumed.chunks_total == first.chunks_total
+    assert sorted(manifest(collection)[str(corpus / "long.md")].chunk_ids) == sorted(long_chunks)

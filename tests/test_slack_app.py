@@ -8,11 +8,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.answering.pipeline import Answerer
+from bot.jobs.lock import JobLocks
 from bot.slack.app import build_app
 from bot.slack.blocks import MAX_BLOCKS, MESSAGE_LIMIT, SECTION_LIMIT, answer_message
 from bot.slack.server import serve_http_in_thread
 from core.db import session_scope
-from core.models import Answer, Escalation, Feedback, IndexRun
+from core.models import Answer, Escalation, Feedback, IndexRun, Job
 from core.settings import Settings
 from indexing.pipeline import index_source
 from indexing.sources.config import find_source
@@ -235,15 +236,25 @@ def test_reindex_is_for_admins_and_reports_a_summary(bot):
     with session_scope(app.citebot_services.answerer.engine) as session:
         run = session.query(IndexRun).filter_by(triggered_by=ADMIN).one()
         assert (run.source, run.unchanged, run.complete) == ("office", 3, True)
-    runner = app.citebot_services.reindex
-    runner._lock.acquire()
-    runner.running = "office"
+    with session_scope(app.citebot_services.answerer.engine) as session:
+        job = session.query(Job).filter_by(kind="reindex", requested_by=ADMIN).one()
+        assert (job.status, job.target, job.attempts) == ("done", "office", 1)
+        assert json.loads(job.result_json)["sources"][0]["unchanged"] == 3
+
+
+def test_reindex_of_a_source_being_reindexed_waits_for_it(bot):
+    slack, url, app, _ = bot
+    other_job = JobLocks(None).hold("reindex:office", "job-ahead")
     try:
         _, body = slack.send_command(url, "/reindex", "office", ADMIN, "C0GENERAL")
         assert b"already running" in body
+        waiting = wait_for(lambda: [m for m in slack.posted if "waits for the job already running on it" in m.get("text", "")])
+        assert "Reindex finished" not in waiting[-1]["text"]
     finally:
-        runner.running = None
-        runner._lock.release()
+        other_job.release()
+    done = wait_for(lambda: [m for m in slack.posted if m.get("ts") == waiting[-1]["ts"]
+                             and "Reindex finished" in m.get("text", "")])
+    assert "*office*" in done[-1]["text"]
 
 
 def test_citebot_audit_is_admin_only_and_help_works(bot):
@@ -275,10 +286,33 @@ def test_citebot_tune_status_shows_the_active_adapter(bot, tmp_path):
     assert "adapter `20261124-0300-abc123`" in status[-1]["text"] and "4.10 → 0.60" in status[-1]["text"]
 
 
-def test_health_endpoint(bot):
-    _, url, _, _ = bot
-    with urllib.request.urlopen(url.replace("/slack/events", "/healthz")) as response:
+def test_health_readiness_and_metrics_endpoints(bot):
+    slack, url, _, _ = bot
+    base = url.replace("/slack/events", "")
+    with urllib.request.urlopen(f"{base}/healthz") as response:
         assert response.status == 200 and json.load(response) == {"ok": True}
+    with urllib.request.urlopen(f"{base}/readyz") as response:
+        assert json.load(response) == {"ok": True, "database": "ok", "index": "ok"}
+    before = _metric(base, 'citebot_answers_total{route="rag"}')
+    slack.send_command(url, "/ask", "Where is the colour printer?", USER, "C0GENERAL")
+    wait_for(lambda: _metric(base, 'citebot_answers_total{route="rag"}') == before + 1)
+    assert _metric(base, 'citebot_answer_stage_seconds_count{stage="retrieve"}') >= 1
+    assert _metric(base, "citebot_index_chunks") > 0
+
+
+def _metric(base: str, name: str) -> float:
+    with urllib.request.urlopen(f"{base}/metrics") as response:
+        lines = response.read().decode().splitlines()
+    return next((float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith(name + " ")), 0.0)
+
+
+def test_readiness_fails_with_the_reason_when_redis_is_down(tmp_path):
+    from bot.health import readiness
+    from core.db import migrated_engine
+
+    settings = Settings(home=tmp_path / "home", redis_url="redis://127.0.0.1:1/0")
+    ok, checks = readiness(settings, migrated_engine(settings.resolved_database_url))
+    assert not ok and checks["database"] == "ok" and checks["redis"].startswith("ConnectionError")
 
 
 def test_long_answers_respect_slack_limits():

@@ -7,6 +7,7 @@ routes say honestly that the docs do not answer and hand over to a person.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -18,10 +19,13 @@ from bot.answering.result import AnswerResult, Citation, Sentence
 from bot.answering.router import RouteDecision, decide_route
 from bot.answering.tracing import TracedSentence, trace
 from bot.audit import open_audit, record_answer
+from bot.metrics import observe_answer
 from core.errors import CitebotError
 from core.settings import Settings
 from indexing.embedder import EMBED_MODEL_ID
 from indexing.retrieval import HybridRetriever, Passage
+
+log = logging.getLogger("citebot.answers")
 
 GROUNDED_PROMPT = (
     "Answer the question using only the numbered passages. After each sentence cite the passage it "
@@ -119,6 +123,10 @@ class Answerer:
                              "total": (done - started) * 1000}
         record_answer(self.engine, result, user, channel, thread_ts, self.spool, self.settings.redact_emails,
                       escalated_to=contact if result.route == "escalate" else None)
+        observe_answer(result.route, result.latency_ms)
+        log.info("answered %s in %.0f ms", result.route, result.latency_ms["total"],
+                 extra={"audit_id": result.audit_id, "route": result.route, "channel": channel,
+                        "stage_ms": {k: round(v, 1) for k, v in result.latency_ms.items()}})
         return result
 
     def _answer(self, result: AnswerResult, question: str, passages: list[Passage]) -> None:

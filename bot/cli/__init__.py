@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, eval_cmd, index_cmd, serve_cmd, tune_cmd
+from bot.cli import ask_cmd, audit_cmd, db_cmd, demo_cmd, eval_cmd, index_cmd, jobs_cmd, serve_cmd, tune_cmd
 from core.errors import CitebotError
 
 app = typer.Typer(
@@ -26,10 +26,12 @@ app.command("sources")(index_cmd.sources)
 app.command("ask")(ask_cmd.ask)
 app.command("demo")(demo_cmd.demo)
 app.command("serve")(serve_cmd.serve)
+app.command("worker")(jobs_cmd.worker)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(tune_cmd.app, name="tune")
+app.add_typer(jobs_cmd.app, name="jobs")
 
 
 def main() -> None:

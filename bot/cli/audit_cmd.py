@@ -12,12 +12,10 @@ app = typer.Typer(help="Review the audit log of answers.", no_args_is_help=True)
 
 
 def _engine():
-    from core.db import ensure_schema, get_engine
+    from core.db import migrated_engine
     from core.settings import get_settings
 
-    engine = get_engine(get_settings().resolved_database_url)
-    ensure_schema(engine)
-    return engine
+    return migrated_engine(get_settings().resolved_database_url)
 
 
 def _row_json(row, with_passages: bool = False) -> dict:

@@ -24,6 +24,22 @@ def _report(summary, settings, failed: list) -> None:
         err_console.print(f"  skipped {skipped.path}: {skipped.reason}", highlight=False, soft_wrap=True)
 
 
+def _index_locked(source, settings, quiet: bool):
+    """Index one source holding its lock, so a queue worker never reindexes it at the same time."""
+    import os
+
+    from bot.jobs.lock import JobLocks
+
+    locks = JobLocks(settings.redis_url)
+    held = locks.hold(f"reindex:{source.name}", f"cli-{os.getpid()}")
+    if held is None:
+        raise CitebotError(f"A reindex of {source.name} is running (job {locks.holder(f'reindex:{source.name}')}); "
+                           "run this again when it is done, or queue one: `citebot jobs submit reindex "
+                           f"--source {source.name} --wait`.")
+    with held:
+        return index_with_progress(source, settings, quiet)
+
+
 def index(
     paths: list[Path] = typer.Argument(None, help="Files or folders (.md, .txt, .html, .pdf) to index. "
                                        "Without paths, every source of the config file is indexed."),
@@ -58,7 +74,7 @@ def index(
                                "citebot.toml (see `citebot sources --help`).")
     from bot.audit import open_audit, record_index_run
 
-    summaries = [index_with_progress(s, settings, quiet or as_json) for s in sources]
+    summaries = [_index_locked(s, settings, quiet or as_json) for s in sources]
     engine, spool = open_audit(settings)
     for summary in summaries:
         record_index_run(engine, summary, "cli", spool)

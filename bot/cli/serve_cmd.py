@@ -24,15 +24,13 @@ def serve(
     With SLACK_CLIENT_ID/SLACK_CLIENT_SECRET instead of a bot token, HTTP mode also serves the
     multi-workspace install flow at /slack/install. `--emulator` needs no Slack settings at all.
     """
+    from bot.logs import configure_logging
     from bot.slack.app import build_app
     from bot.slack.server import make_http_server, serve_socket_mode
     from core.settings import get_settings
 
-    logging.basicConfig(level=logging.WARNING if emulator else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for noisy in ("alembic", "bm25s", "httpx", "sentence_transformers"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     settings = get_settings()
+    configure_logging(settings.log_format, logging.WARNING if emulator else logging.INFO)
     if emulator:
         from bot.slack.try_locally import run
 

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from bot.cli.context import settings_and_engine
 from bot.cli.output import console, err_console, print_json
 from core.errors import CitebotError
 
@@ -18,16 +19,6 @@ app = typer.Typer(help="Fine-tune the escalation model (LoRA) on resolved thread
                   no_args_is_help=True)
 EXPORT_HELP = "A Slack export folder to read resolved threads from (repeatable); adds to CITEBOT_TUNE_EXPORTS."
 CHANNEL_HELP = "A Slack channel id whose resolved threads are read through the Web API (repeatable)."
-
-
-def _context():
-    from core.db import ensure_schema, get_engine
-    from core.settings import get_settings
-
-    settings = get_settings()
-    engine = get_engine(settings.resolved_database_url)
-    ensure_schema(engine)
-    return settings, engine
 
 
 @contextmanager
@@ -70,7 +61,7 @@ def dataset(
     from tuning.dataset import build_dataset
     from tuning.run import collect_threads
 
-    settings, engine = _context()
+    settings, engine = settings_and_engine()
     data = build_dataset(collect_threads(engine, settings, export, channel), settings.tune_heldout_fraction,
                          settings.tune_scrub_names)
     data.write(out)
@@ -95,7 +86,7 @@ def train(
     from tuning.run import train_config
     from tuning.train import train_adapter
 
-    settings, _ = _context()
+    settings, _ = settings_and_engine()
     if not (data / "train.jsonl").exists():
         raise CitebotError(f"{data} has no train.jsonl: build it with `citebot tune dataset --out {data}`.")
     examples = read_examples(data / "train.jsonl")
@@ -137,7 +128,7 @@ def eval_adapter(
     from tuning.dataset import Dataset, DatasetStats, read_examples
     from tuning.run import evaluate_adapter
 
-    settings, _ = _context()
+    settings, _ = settings_and_engine()
     if not (adapter / "adapter_config.json").exists():
         raise CitebotError(f"{adapter} is not an adapter folder (no adapter_config.json).")
     stats = DatasetStats(**json.loads((data / "stats.json").read_text()))
@@ -165,7 +156,7 @@ def run(
     """
     from tuning.run import run_tuning, collect_threads
 
-    settings, engine = _context()
+    settings, engine = settings_and_engine()
     with _training_bar(quiet or as_json) as progress:
         report = run_tuning(engine, settings, collect_threads(engine, settings, export, channel), "cli", force,
                             max_minutes, progress)
@@ -185,7 +176,7 @@ def list_runs(
     """Tuning runs, newest first: status, data, losses, and which adapter is active."""
     from tuning.registry import list_runs as runs
 
-    _, engine = _context()
+    _, engine = settings_and_engine()
     rows = runs(engine, limit)
     if as_json:
         print_json([{"version": r.version, "status": r.status, "active": r.active, "created_at": r.created_at,
@@ -209,7 +200,7 @@ def promote(version: str = typer.Argument(..., help="A version from `citebot tun
     """Serve this adapter; running bots pick it up within CITEBOT_ADAPTER_POLL_SECONDS."""
     from tuning.registry import promote as do_promote
 
-    _, engine = _context()
+    _, engine = settings_and_engine()
     do_promote(engine, version)
     console.print(f"promoted {version}; bots switch to it within their poll interval", highlight=False)
 
@@ -219,6 +210,6 @@ def rollback() -> None:
     """Stop serving the active adapter and return to the previously promoted one (or the base model)."""
     from tuning.registry import rollback as do_rollback
 
-    _, engine = _context()
+    _, engine = settings_and_engine()
     previous = do_rollback(engine)
     console.print(f"rolled back; now serving {previous or 'the base model'}", highlight=False)

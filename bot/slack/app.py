@@ -15,7 +15,9 @@ from bot.slack import actions, answers, commands, resolved
 from bot.slack.access import ChannelAccess
 from bot.slack.channels import ChannelSettings
 from bot.slack.dedupe import event_key, make_deduper
-from bot.slack.services import ReindexRunner, Services
+from bot.jobs.runner import JobRunner
+from bot.metrics import DUPLICATES
+from bot.slack.services import Services
 from core.errors import CitebotError
 from core.settings import Settings
 
@@ -69,7 +71,7 @@ def build_app(settings: Settings, answerer: Answerer | None = None, process_befo
               oauth_settings=_oauth_settings(settings, answerer.engine) if oauth else None,
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="citebot"))
     services = Services(settings=settings, answerer=answerer, access=ChannelAccess(),
-                        deduper=make_deduper(settings.redis_url), reindex=ReindexRunner(settings),
+                        deduper=make_deduper(settings.redis_url), jobs=JobRunner(settings, answerer.engine),
                         channels=ChannelSettings(settings))
 
     @app.middleware
@@ -77,7 +79,8 @@ def build_app(settings: Settings, answerer: Answerer | None = None, process_befo
         """A retried event (same event_id) gets a 200 and is dropped: it was or is being answered."""
         key = event_key(body)
         if key is not None and not services.deduper.first_time(key):
-            log.info("duplicate delivery of %s dropped", key)
+            log.info("duplicate delivery of %s dropped", key, extra={"event_id": key})
+            DUPLICATES.inc()
             return BoltResponse(status=200, body="")
         return next()
 

@@ -123,6 +123,7 @@ def help_message(admin: bool) -> dict:
              "• `/citebot tune status`: which fine-tuned adapter writes my escalation replies."]
     if admin:
         lines += ["• `/reindex [SOURCE]`: update the index (admins).",
+                  "• `/citebot tune run`: re-tune the escalation model on resolved threads (admins).",
                   "• `/citebot audit [N|ID]`: recent answers or one answer with its sources (admins)."]
     text = "\n".join(lines)
     return {"text": text, "blocks": [_section(text)]}  # our own mrkdwn: not escaped

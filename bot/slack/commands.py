@@ -1,13 +1,13 @@
-"""Slash commands: /ask, /reindex, /citebot (help, config, audit, tune status) and /audit.
+"""Slash commands: /ask, /reindex, /citebot (help, config, audit, tune status|run) and /audit.
 
 Each command acks within Slack's 3 s with a short text; the work runs in a lazy listener and replies
-ephemerally to the person who asked (chat.postEphemeral), except /reindex progress, which the channel
-sees as one message edited in place.
+ephemerally to the person who asked (chat.postEphemeral), except the progress of jobs (/reindex,
+/citebot tune run), which the channel sees as one message the job edits in place wherever it runs.
 """
 
 from __future__ import annotations
 
-from bot.audit import get_answer, recent_answers, record_index_run
+from bot.audit import get_answer, recent_answers
 from bot.slack.blocks import answer_message, escape, help_message, notice
 from bot.slack.services import Services
 from core.errors import CitebotError, NotFoundError
@@ -32,6 +32,16 @@ def audit_text(services: Services, arg: str) -> str:
                         for p in cited)
     return (f"*Q:* {escape(row.question)}\n*A:* {escape(row.answer)}\n*Route:* {row.route} ({escape(row.route_reason)})"
             f" · model {row.model} · {row.total_ms:.0f} ms\n*Sources*\n{sources}")
+
+
+def _start_job(services: Services, client, body: dict, kind: str, target: str, text: str) -> None:
+    """Post the status message the job will edit in place, then hand the job to the runner."""
+    channel = body["channel_id"]
+    status = client.chat_postMessage(channel=channel, text=text)
+    try:
+        services.jobs.submit(kind, target, body["user_id"], channel, status["ts"], body.get("team_id"))
+    except Exception as exc:  # noqa: BLE001 - the broker is down: the admin who asked must know
+        client.chat_update(channel=channel, ts=status["ts"], text=f":x: Could not start the {kind}: {exc}")
 
 
 def tune_status_text(services: Services) -> str:
@@ -70,36 +80,20 @@ def register(app, services: Services) -> None:
             _ephemeral(client, body, notice(str(exc)))
 
     def ack_reindex(ack, body):
+        source = body.get("text", "").strip()
         if not services.is_admin(body["user_id"]):
             ack(text="Only citebot admins can reindex (CITEBOT_SLACK_ADMINS).")
-        elif services.reindex.running:
-            ack(text=f"A reindex of {services.reindex.running} is already running; I'll post when it is done.")
+        elif services.jobs.busy("reindex", source):
+            ack(text=f"A reindex of {source or 'these sources'} is already running; this one starts when it "
+                     "is done.")
         else:
             ack(text="Reindex starting…")
 
     def reindex(body, client):
-        if not services.is_admin(body["user_id"]) or services.reindex.running:
-            return
-        source = body.get("text", "").strip() or None
-        channel = body["channel_id"]
-        status = client.chat_postMessage(channel=channel, text=f":arrows_counterclockwise: Reindexing "
-                                                                f"{source or 'all sources'}…")
-
-        def post(text: str) -> None:
-            client.chat_update(channel=channel, ts=status["ts"], text=text)
-
-        def done(summaries, seconds: float) -> None:
-            for summary in summaries:
-                record_index_run(services.answerer.engine, summary, body["user_id"], services.answerer.spool)
-            lines = [f"*{s.source}*: {s.added} added, {s.updated} updated, {s.deleted} deleted, "
-                     f"{s.unchanged} unchanged, {len(s.skipped)} skipped" for s in summaries]
-            post(f":white_check_mark: Reindex finished in {seconds:.1f} s\n" + "\n".join(lines))
-
-        def failed(reason: str) -> None:
-            post(f":x: Reindex failed: {reason}")
-
-        if not services.reindex.start(source, post, done, failed):
-            post("A reindex is already running; this one was not started.")
+        if services.is_admin(body["user_id"]):
+            source = body.get("text", "").strip()
+            _start_job(services, client, body, "reindex", source,
+                       f":arrows_counterclockwise: Reindexing {source or 'all sources'}…")
 
     def ack_citebot(ack, body):
         ack()
@@ -107,6 +101,9 @@ def register(app, services: Services) -> None:
     def citebot(body, client):
         words = body.get("text", "").split()
         sub, arg = (words[0].lower() if words else "help"), " ".join(words[1:])
+        if (sub, arg) == ("tune", "run") and services.is_admin(body["user_id"]):
+            _start_job(services, client, body, "tune", "", ":brain: Tuning run queued…")
+            return
         _ephemeral(client, body, _citebot_reply(services, body["user_id"], sub, arg, body["channel_id"]))
 
     def audit(body, client):
@@ -129,6 +126,8 @@ def _citebot_reply(services: Services, user: str, sub: str, arg: str, channel: s
         return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
     if sub == "tune":
         text = tune_status_text(services)
+        if arg.strip() == "run" and not services.is_admin(user):
+            return notice("Only citebot admins can start a tuning run (CITEBOT_SLACK_ADMINS).")
         return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
     if sub == "config":
         text = f"*citebot settings for this channel*\n{services.channels.for_channel(channel).describe()}"

@@ -1,4 +1,5 @@
-"""Entry points: HTTP (events, interactivity and slash commands at /slack/events, plus /healthz) and
+"""Entry points: HTTP (events, interactivity and slash commands at /slack/events, plus /healthz, /readyz
+and /metrics) and
 Socket Mode (no public URL; needs SLACK_APP_TOKEN). Both serve the same Bolt app.
 """
 
@@ -12,10 +13,15 @@ from core.errors import CitebotError
 
 
 def wsgi_app(app):
-    """Bolt's WSGI handler with a /healthz route in front of it."""
+    """Bolt's WSGI handler behind /healthz (alive), /readyz (dependencies reachable) and /metrics."""
     from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+    from bot.health import readiness
+    from bot.metrics import exposition, register_state
+
     bolt = SlackRequestHandler(app, path="/slack/events")
+    services = app.citebot_services
+    register_state(services.settings, services.answerer.engine)
 
     def reply(start_response, status: str, payload: dict) -> list[bytes]:
         body = json.dumps(payload).encode()
@@ -23,8 +29,16 @@ def wsgi_app(app):
         return [body]
 
     def handle(environ, start_response):
-        if environ.get("PATH_INFO") == "/healthz":
+        path = environ.get("PATH_INFO")
+        if path == "/healthz":
             return reply(start_response, "200 OK", {"ok": True})
+        if path == "/readyz":
+            ok, checks = readiness(services.settings, services.answerer.engine)
+            return reply(start_response, "200 OK" if ok else "503 Service Unavailable", {"ok": ok, **checks})
+        if path == "/metrics":
+            body, content_type = exposition()
+            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+            return [body]
         try:
             return bolt(environ, start_response)
         except ValueError:  # a body Bolt cannot parse (broken JSON or form): the sender's fault, not ours

@@ -57,6 +57,12 @@ class Indexed:
     path: str
     content_hash: str
     chunk_ids: list[str] = field(default_factory=list)
+    chunk_count: int | None = None  # chunks the document was cut into when it was written
+
+    @property
+    def complete(self) -> bool:
+        """False when a run was killed between two embedding batches of this document."""
+        return self.chunk_count is None or len(self.chunk_ids) >= self.chunk_count
 
 
 class Source(ABC):

@@ -1,0 +1,76 @@
+"""Submitting jobs: to the queue's workers when CITEBOT_BROKER_URL is set, else to a thread here.
+
+The laptop default has one bot process and no broker, so a job runs in a background thread of that
+process; in production the bot replicas only enqueue, and `citebot worker` processes do the work.
+Both paths go through the same `jobs` row, locks and `run_job`.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+from sqlalchemy import Engine
+
+from bot.jobs.records import create_job, fail_job
+from bot.jobs.work import LockBusy, busy_lock, run_job
+from core.errors import CitebotError
+from core.settings import Settings
+
+log = logging.getLogger("citebot.jobs")
+LOCK_POLL_SECONDS = 2.0
+
+
+def require_shared_services(settings: Settings) -> None:
+    """With a queue, bots and workers share the index and the locks: say what is missing up front."""
+    missing = [name for name, value in (("CITEBOT_BROKER_URL", settings.broker_url),
+                                        ("CITEBOT_REDIS_URL", settings.redis_url),
+                                        ("CITEBOT_CHROMA_URL", settings.chroma_url)) if not value]
+    if missing:
+        raise CitebotError(f"Queue workers need {', '.join(missing)}: the broker (amqp://guest@host:5672//) "
+                           "carries jobs, Redis holds the per-source locks, and a Chroma server is the index "
+                           "every bot replica and worker shares. See README \"Scaling out\".")
+
+
+class JobRunner:
+    def __init__(self, settings: Settings, engine: Engine):
+        if settings.broker_url:
+            require_shared_services(settings)
+        self.settings, self.engine = settings, engine
+
+    @property
+    def queued(self) -> bool:
+        return bool(self.settings.broker_url)
+
+    def busy(self, kind: str, target: str = "") -> str | None:
+        """The lock a new job of this kind would wait for, or None: lets Slack say "already running"."""
+        return busy_lock(self.settings, kind, target)
+
+    def submit(self, kind: str, target: str = "", requested_by: str = "cli", channel: str | None = None,
+               message_ts: str | None = None, workspace: str | None = None) -> str:
+        job_id = create_job(self.engine, kind, target, requested_by, channel, message_ts, workspace)
+        if self.queued:
+            from bot.jobs.queue import enqueue
+
+            try:
+                enqueue(self.settings, job_id)
+            except Exception as exc:  # noqa: BLE001 - broker down: say so, keep the row as the record
+                fail_job(self.engine, job_id, f"could not reach the job queue: {exc}")
+                raise
+        else:
+            threading.Thread(target=self._run_here, args=(job_id,), daemon=True, name=f"job-{job_id}").start()
+        return job_id
+
+    def _run_here(self, job_id: str) -> None:
+        while True:
+            try:
+                run_job(self.settings, self.engine, job_id, worker=f"{socket.gethostname()} (in-process)")
+                return
+            except LockBusy:
+                time.sleep(LOCK_POLL_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - a job thread must never die silently
+                log.exception("job %s crashed", job_id)
+                fail_job(self.engine, job_id, f"{type(exc).__name__}: {exc}")
+                return

@@ -1,0 +1,167 @@
+"""What a job does, wherever it runs (a queue worker, or a thread of the laptop's single bot process).
+
+A reindex takes the lock of every source it touches before it starts, a tuning run the `tune` lock;
+both report progress to the job row and to the Slack message the job was asked from, and leave an
+`index_runs` / `tuning_runs` row like their CLI twins.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import ExitStack
+from dataclasses import asdict
+
+from sqlalchemy import Engine
+
+from bot.jobs.lock import JobLocks
+from bot.jobs.records import fail_job, finish_job, get_job, start_attempt, update_job
+from bot.metrics import JOBS
+from core.errors import CitebotError
+from core.settings import Settings
+
+log = logging.getLogger("citebot.jobs")
+
+
+class LockBusy(Exception):
+    """Another job holds a lock this one needs; the job waits its turn (queue retry or polling)."""
+
+    def __init__(self, name: str, holder: str | None):
+        super().__init__(f"{name} is held by job {holder}")
+        self.name, self.holder = name, holder
+
+
+class SlackStatus:
+    """Edits the job's status message in Slack, at most once a second; a job from the CLI has none."""
+
+    def __init__(self, settings: Settings, channel: str | None, ts: str | None, workspace: str | None):
+        self.settings, self.channel, self.ts, self.workspace = settings, channel, ts, workspace
+        self._client = None
+        self._last = 0.0
+
+    def _web_client(self):
+        from bot.slack.app import web_client
+
+        if self._client is None:
+            self._client = web_client(self.settings)
+            if not self.settings.slack_bot_token and self.settings.slack_client_id and self.workspace:
+                from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+
+                from core.db import get_engine
+
+                store = SQLAlchemyInstallationStore(client_id=self.settings.slack_client_id,
+                                                    engine=get_engine(self.settings.resolved_database_url))
+                bot = store.find_bot(enterprise_id=None, team_id=self.workspace)
+                self._client.token = bot.bot_token if bot else None
+        return self._client
+
+    def post(self, text: str, final: bool = False) -> None:
+        if not (self.channel and self.ts) or (not final and time.monotonic() - self._last < 1.0):
+            return
+        self._last = time.monotonic()
+        try:
+            self._web_client().chat_update(channel=self.channel, ts=self.ts, text=text)
+        except Exception as exc:  # noqa: BLE001 - a lost progress edit must not fail the job
+            log.warning("could not update the Slack status of a job: %s", exc)
+
+
+def lock_names(kind: str, target: str, settings: Settings) -> list[str]:
+    """The locks a job needs: one per source it reindexes, or the single tuning lock."""
+    if kind == "tune":
+        return ["tune"]
+    from indexing.sources.config import find_source, load_sources
+
+    sources = [find_source(settings, target)] if target else load_sources(settings)
+    if not sources:
+        raise CitebotError("no sources are configured (citebot.toml / CITEBOT_CONFIG)")
+    return [f"reindex:{s.name}" for s in sources]
+
+
+def busy_lock(settings: Settings, kind: str, target: str) -> str | None:
+    """Which of the job's locks is held now (to tell the person asking), or None."""
+    locks = JobLocks(settings.redis_url)
+    try:
+        names = lock_names(kind, target, settings)
+    except CitebotError:
+        return None  # the job itself will report the configuration problem
+    return next((name for name in names if locks.holder(name)), None)
+
+
+def run_job(settings: Settings, engine: Engine, job_id: str, worker: str) -> dict:
+    """Run one job to the end; raises LockBusy (nothing started) when another job holds a lock it needs."""
+    job = get_job(engine, job_id)
+    status = SlackStatus(settings, job.channel_id, job.message_ts, job.workspace_id)
+    what = (job.target or "all sources") if job.kind == "reindex" else "the escalation model"
+    try:
+        names = lock_names(job.kind, job.target, settings)
+    except CitebotError as exc:
+        fail_job(engine, job_id, str(exc))
+        status.post(f":x: {job.kind} of {what} failed: {exc}", final=True)
+        return {"status": "failed", "error": str(exc)}
+    locks = JobLocks(settings.redis_url)
+    with ExitStack() as held:
+        for name in names:
+            lock = locks.hold(name, job_id)
+            if lock is None:
+                if job.status != "waiting":  # say it once, not on every retry
+                    update_job(engine, job_id, status="waiting", progress=f"waiting for {name}")
+                    status.post(f":hourglass: The {job.kind} of {what} waits for the job already running on it.")
+                raise LockBusy(name, locks.holder(name))
+            held.enter_context(lock)
+        job = start_attempt(engine, job_id, worker)
+        started = time.perf_counter()
+        try:
+            result = (_reindex if job.kind == "reindex" else _tune)(settings, engine, job, status)
+        except Exception as exc:  # noqa: BLE001 - recorded and shown; a CitebotError is the user's to fix
+            reason = str(exc) if isinstance(exc, CitebotError) else f"{type(exc).__name__}: {exc}"
+            fail_job(engine, job_id, reason)
+            JOBS.labels(job.kind, "failed").inc()
+            status.post(f":x: {job.kind} of {what} failed: {reason}", final=True)
+            log.exception("job %s failed", job_id, extra={"job_id": job_id})
+            return {"status": "failed", "error": reason}
+        result["seconds"] = round(time.perf_counter() - started, 3)
+        result["attempts"] = job.attempts
+        finish_job(engine, job_id, result)
+        JOBS.labels(job.kind, "done").inc()
+        status.post(result.pop("message"), final=True)
+        log.info("job %s (%s %s) done in %.1f s", job_id, job.kind, what, result["seconds"],
+                 extra={"job_id": job_id})
+        return {"status": "done", **result}
+
+
+def _reindex(settings: Settings, engine: Engine, job, status: SlackStatus) -> dict:
+    from bot.audit import record_index_run
+    from indexing.pipeline import index_source
+    from indexing.sources.config import find_source, load_sources
+
+    sources = [find_source(settings, job.target)] if job.target else load_sources(settings)
+    summaries = []
+    saved = [0.0]
+    for source in sources:
+        def progress(stage: str, n: int, total: int, name: str = source.name) -> None:
+            text = f"{stage} {n}/{total or '?'}"
+            status.post(f":arrows_counterclockwise: Reindexing {name}: {text}")
+            if n == total or time.monotonic() - saved[0] >= 1.0:  # the row, like the message, once a second
+                saved[0] = time.monotonic()
+                update_job(engine, job.id, progress=f"{name}: {text}")
+
+        summary = index_source(source, settings, progress)
+        record_index_run(engine, summary, job.requested_by)
+        summaries.append(summary.as_dict())
+    lines = [f"*{s['source']}*: {s['added']} added, {s['updated']} updated, {s['deleted']} deleted, "
+             f"{s['unchanged']} unchanged, {len(s['skipped'])} skipped" for s in summaries]
+    retried = f" (attempt {job.attempts})" if job.attempts > 1 else ""
+    return {"sources": summaries, "message": f":white_check_mark: Reindex finished{retried}\n" + "\n".join(lines)}
+
+
+def _tune(settings: Settings, engine: Engine, job, status: SlackStatus) -> dict:
+    from tuning.run import collect_threads, run_tuning
+
+    def progress(step: int, total: int, loss: float, eta: float) -> None:
+        status.post(f":brain: Tuning the escalation model: step {step}/{total}, loss {loss:.3f}, "
+                    f"about {eta / 60:.0f} min left")
+        update_job(engine, job.id, progress=f"step {step}/{total}, loss {loss:.3f}")
+
+    report = run_tuning(engine, settings, collect_threads(engine, settings), job.requested_by, progress=progress)
+    return {**asdict(report), "message": f":white_check_mark: Tuning {report.status} {report.version or ''}: "
+                                        f"{report.decision}"}

@@ -1,0 +1,112 @@
+"""Jobs without a cluster: the locks (in Redis and in-process), running a job here, the `jobs` CLI, the
+worker's configuration check and JSON logs. The cluster itself is in test_scale_out.py."""
+
+import json
+import logging
+import secrets
+import time
+
+import pytest
+
+from bot.jobs.lock import JobLocks
+from bot.jobs.records import create_job, get_job
+from bot.jobs.work import LockBusy, run_job
+from bot.logs import JsonFormatter
+from core.db import migrated_engine
+from core.settings import Settings
+from tests.test_cli import assert_clean_error, run
+
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def locks(request):
+    return JobLocks(REDIS if request.param == "redis" else None, ttl=0.6)
+
+
+def test_a_lock_refuses_other_jobs_and_lets_a_retry_of_its_own_job_take_over(locks):
+    name = f"reindex:docs-{secrets.token_hex(3)}"
+    held = locks.hold(name, "job-a")
+    assert held is not None and locks.holder(name) == "job-a"
+    assert locks.hold(name, "job-b") is None
+    retry = locks.hold(name, "job-a")  # attempt 2 of job-a, after its first worker was killed
+    assert retry is not None
+    retry.release()
+    held.release()
+    assert locks.holder(name) is None
+
+
+def test_a_held_lock_is_renewed_and_a_dead_holders_lock_expires(locks):
+    name = f"reindex:docs-{secrets.token_hex(3)}"
+    with locks.hold(name, "alive"):
+        time.sleep(1.5)  # 2.5 TTLs: only the heartbeat keeps it
+        assert locks.holder(name) == "alive"
+    assert locks.store.acquire(locks.key(name), "killed", locks.ttl)  # held, never renewed
+    assert locks.hold(name, "next") is None
+    time.sleep(0.8)
+    assert locks.hold(name, "next") is not None
+
+
+def _config(tmp_path, corpus):
+    config = tmp_path / "citebot.toml"
+    config.write_text(f'[[sources]]\nname = "office"\ntype = "files"\npaths = ["{corpus}"]\n')
+    return config
+
+
+def test_a_job_waits_while_another_holds_its_source_then_runs(tmp_path, corpus):
+    settings = Settings(home=tmp_path / "home", config=_config(tmp_path, corpus))
+    engine = migrated_engine(settings.resolved_database_url)
+    job_id = create_job(engine, "reindex", "office", "U0ADMIN")
+    with JobLocks(None).hold("reindex:office", "another-job"):
+        with pytest.raises(LockBusy):
+            run_job(settings, engine, job_id, "here")
+        job = get_job(engine, job_id)
+        assert (job.status, job.attempts) == ("waiting", 0)
+    result = run_job(settings, engine, job_id, "here")
+    assert result["status"] == "done" and result["sources"][0]["added"] == 3
+    job = get_job(engine, job_id)
+    assert (job.status, job.attempts, job.worker) == ("done", 1, "here")
+
+
+def test_a_job_for_an_unknown_source_fails_with_the_reason(tmp_path, corpus):
+    settings = Settings(home=tmp_path / "home", config=_config(tmp_path, corpus))
+    engine = migrated_engine(settings.resolved_database_url)
+    job_id = create_job(engine, "reindex", "nope")
+    assert run_job(settings, engine, job_id, "here")["status"] == "failed"
+    assert "nope" in get_job(engine, job_id).error
+
+
+def test_jobs_cli_runs_a_job_here_without_a_broker_and_lists_it(cli_env, tmp_path, corpus):
+    cli_env["CITEBOT_CONFIG"] = str(_config(tmp_path, corpus))
+    done = run(cli_env, "jobs", "submit", "reindex", "--source", "office", "--json")
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout)
+    assert (job["status"], job["attempts"], job["result"]["sources"][0]["added"]) == ("done", 1, 3)
+    listed = json.loads(run(cli_env, "jobs", "list", "--json").stdout)
+    assert [j["id"] for j in listed] == [job["id"]]
+    shown = json.loads(run(cli_env, "jobs", "show", job["id"], "--json").stdout)
+    assert shown["result"]["sources"][0]["source"] == "office"
+    assert_clean_error(run(cli_env, "jobs", "submit", "backup"), "Unknown job kind")
+    assert_clean_error(run(cli_env, "jobs", "show", "nosuchjob"), "No job with id")
+
+
+def test_worker_says_which_settings_it_needs(cli_env):
+    cli_env["CITEBOT_BROKER_URL"] = "amqp://guest:guest@127.0.0.1:5672//"
+    assert_clean_error(run(cli_env, "worker"), "CITEBOT_REDIS_URL, CITEBOT_CHROMA_URL")
+
+
+def test_json_logs_carry_audit_and_job_ids():
+    record = logging.LogRecord("citebot.answers", logging.INFO, __file__, 1, "answered %s", ("rag",), None)
+    record.audit_id, record.job_id = "3f9c1a2b7d40", "job1"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["message"] == "answered rag" and line["level"] == "info"
+    assert (line["audit_id"], line["job_id"], line["logger"]) == ("3f9c1a2b7d40", "job1", "citebot.answers")
+
+
+def test_cli_index_refuses_a_source_a_worker_is_reindexing(cli_env, tmp_path, corpus):
+    cli_env.update(CITEBOT_CONFIG=str(_config(tmp_path, corpus)), CITEBOT_REDIS_URL=REDIS)
+    key_owner = f"job-{secrets.token_hex(3)}"
+    with JobLocks(REDIS).hold("reindex:office", key_owner):
+        assert_clean_error(run(cli_env, "index", "--source", "office"), f"(job {key_owner})")
+    done = run(cli_env, "index", "--source", "office", "--json")
+    assert done.returncode == 0 and json.loads(done.stdout)["added"] == 3
