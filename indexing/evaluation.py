@@ -124,7 +124,8 @@ def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | 
     embed_seconds = max(full.seconds, 1e-9)
     return {
         "dataset": data.name, "documents": len(data.corpus), "queries": len(judged),
-        "chunk_chars": settings.chunk_chars, "dense_weight": settings.dense_weight,
+        "embed_model": settings.embed_model, "chunk_chars": settings.chunk_chars,
+        "dense_weight": settings.dense_weight,
         "chunks": full.chunks_total,
         "index_seconds": round(full.seconds, 2),
         "reindex_unchanged_seconds": round(again.seconds, 3),

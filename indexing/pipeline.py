@@ -80,7 +80,7 @@ def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, pr
                                   relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)}))
     if not nodes:
         return 0
-    pipeline = IngestionPipeline(transformations=[get_embedder()],
+    pipeline = IngestionPipeline(transformations=[get_embedder(settings)],
                                  vector_store=ChromaVectorStore(chroma_collection=collection))
     for start in range(0, len(nodes), EMBED_BATCH):
         pipeline.run(nodes=nodes[start:start + EMBED_BATCH])
@@ -97,9 +97,9 @@ def index_source(source: Source, settings: Settings, progress: ProgressFn | None
     """Bring the index in line with one source: embed new and changed documents, delete vanished ones."""
     progress = progress or (lambda *_: None)
     started = time.perf_counter()
+    collection = open_collection(settings)  # first: a wrong embedding model fails before any work
     harvest = Harvest()
     source.collect(harvest, progress)
-    collection = open_collection(settings)
     known = manifest(collection)
     summary = IndexSummary(source=source.name, skipped=harvest.skipped, duplicates=harvest.duplicates,
                            complete=harvest.complete)

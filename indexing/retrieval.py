@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 
 from core.settings import Settings
-from indexing.store import get_collection, open_client
+from indexing.store import check_embed_model, get_collection, open_client
 
 CANDIDATES = 30
 BM25_K1, BM25_B = 1.5, 0.9  # tuned on the benchmark (defaults 1.2/0.75 give 0.507 vs 0.514 with stemming)
@@ -95,6 +95,7 @@ class HybridRetriever:
         if self._collection is None:
             self._client = self._client or open_client(self.settings, create=False)
             self._collection = self._client and get_collection(self._client, self.settings.collection)
+            self._collection = self._collection and check_embed_model(self._collection, self.settings)
             self._checked_at = time.monotonic()
         return self._collection
 
@@ -102,7 +103,8 @@ class HybridRetriever:
         """The collection's metadata as stored now: another process (a worker, `citebot index`) may have
         changed the index since this handle was opened. Re-read at most every VERSION_RECHECK_SECONDS."""
         if time.monotonic() - self._checked_at >= VERSION_RECHECK_SECONDS:
-            self._collection = collection = get_collection(self._client, self.settings.collection) or collection
+            fresh = get_collection(self._client, self.settings.collection)
+            self._collection = collection = check_embed_model(fresh, self.settings) if fresh else collection
             self._checked_at = time.monotonic()
         return collection.metadata or {}
 
@@ -124,7 +126,7 @@ class HybridRetriever:
         if collection is None or collection.count() == 0:
             return []
         n = min(max(candidates, k), collection.count())
-        query_vector = get_embedder().get_query_embedding(query)
+        query_vector = get_embedder(self.settings).get_query_embedding(query)
         found: dict[str, dict] = {}
         if mode in ("hybrid", "dense"):
             dense = collection.query(query_embeddings=[query_vector], n_results=n,

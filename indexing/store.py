@@ -12,6 +12,8 @@ from core.errors import CitebotError
 from core.settings import Settings
 from indexing.sources.base import Indexed
 
+EMBED_MODEL_KEY = "citebot_embed_model"
+
 
 def open_client(settings: Settings, create: bool = True):
     """The Chroma client: HttpClient for CITEBOT_CHROMA_URL, else the files in CITEBOT_HOME (None when
@@ -49,8 +51,36 @@ def open_collection(settings: Settings, create: bool = True):
     if client is None:
         return None
     if create:
-        return client.get_or_create_collection(settings.collection, metadata={"hnsw:space": "cosine"})
-    return get_collection(client, settings.collection)
+        collection = client.get_or_create_collection(
+            settings.collection, metadata={"hnsw:space": "cosine", EMBED_MODEL_KEY: settings.embed_model})
+    else:
+        collection = get_collection(client, settings.collection)
+    return collection and check_embed_model(collection, settings)
+
+
+def check_embed_model(collection, settings: Settings):
+    """The collection, if its vectors come from CITEBOT_EMBED_MODEL: vectors of two models must never be
+    mixed or compared. Collections made before the setting existed hold MiniLM vectors."""
+    built = (collection.metadata or {}).get(EMBED_MODEL_KEY, "minilm")
+    if built != settings.embed_model:
+        raise CitebotError(f"The index {settings.collection!r} ({settings.where()}) was built with the {built} "
+                           f"embedding model but CITEBOT_EMBED_MODEL={settings.embed_model}. Rebuild it with "
+                           f"`citebot index --rebuild`, or set CITEBOT_EMBED_MODEL={built}.")
+    return collection
+
+
+def drop_collection(settings: Settings) -> None:
+    """Delete the configured collection if it exists."""
+    client = open_client(settings)
+    if get_collection(client, settings.collection) is not None:
+        client.delete_collection(settings.collection)
+
+
+def replace_collection(settings: Settings, rebuilt: str) -> None:
+    """Put the freshly built collection `rebuilt` in place of the configured one. Until this moment the old
+    index kept answering; a crash before it leaves the old index untouched."""
+    drop_collection(settings)
+    open_client(settings).get_collection(rebuilt).modify(name=settings.collection)
 
 
 def manifest(collection) -> dict[str, Indexed]:

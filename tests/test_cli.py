@@ -194,3 +194,29 @@ def test_audit_user_export_delete_and_retention_commands(cli_env, indexed):
     proc = run(cli_env, "audit", "user", "UDANA", "--delete", "--yes")
     assert proc.returncode == 0 and "Deleted 1 answers" in proc.stdout
     assert run(cli_env, "audit", "user", "UDANA").stdout == ""
+
+
+def test_rebuild_replaces_the_index_after_a_settings_change(cli_env, indexed, home, tmp_path):
+    import chromadb
+
+    client = chromadb.PersistentClient(path=str(home / "chroma"))
+    client.create_collection("citebot-rebuild").add(ids=["stale"], documents=["left by a killed rebuild"],
+                                                     embeddings=[[0.0] * 384])
+    mpnet_env = {**cli_env, "CITEBOT_EMBED_MODEL": "mpnet"}
+    assert_clean_error(run(mpnet_env, "index", str(tmp_path / "corpus")), "citebot index --rebuild")
+    assert_clean_error(run(cli_env, "index", "--rebuild", "--source", "office"), "drop --source")
+
+    (tmp_path / "corpus" / "visitors.md").write_text(
+        "# Visitors\n\n" + " ".join(f"Visitor rule {n}: sign in at reception before entering floor {n}." for n in range(12)))
+    before = json.loads(run(cli_env, "index", str(tmp_path / "corpus"), "--json").stdout)["chunks_total"]
+    small = {**cli_env, "CITEBOT_CHUNK_CHARS": "200"}
+    assert json.loads(run(small, "index", str(tmp_path / "corpus"), "--json").stdout)["chunks_embedded"] == 0
+    proc = run(small, "index", str(tmp_path / "corpus"), "--rebuild", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rebuilt = json.loads(proc.stdout)
+    assert rebuilt["added"] == 4 and rebuilt["chunks_embedded"] == rebuilt["chunks_total"] > before
+    client = chromadb.PersistentClient(path=str(home / "chroma"))
+    assert [c.name for c in client.list_collections()] == ["citebot"]
+    assert client.get_collection("citebot").count() == rebuilt["chunks_total"]
+    answer = json.loads(run(cli_env, "ask", "--json", "Where can I park my bike?").stdout)
+    assert answer["route"] == "rag" and answer["citations"]

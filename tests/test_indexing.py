@@ -92,3 +92,13 @@ def test_a_document_a_killed_run_wrote_in_part_is_completed_next_run(settings, c
     assert (resumed.updated, resumed.unchanged) == (1, 3)
     assert resumed.chunks_total == first.chunks_total
     assert sorted(manifest(collection)[str(corpus / "long.md")].chunk_ids) == sorted(long_chunks)
+
+
+def test_an_index_built_with_another_embedding_model_is_refused_until_rebuilt(settings, corpus):
+    index_paths([corpus], settings)
+    mpnet = settings.model_copy(update={"embed_model": "mpnet"})
+    with pytest.raises(CitebotError, match="minilm embedding model.*citebot index --rebuild"):
+        index_paths([corpus], mpnet)  # refused before anything is read or embedded
+    with pytest.raises(CitebotError, match="CITEBOT_EMBED_MODEL=mpnet"):
+        HybridRetriever(mpnet).retrieve("Where can I park my bike?")
+    assert HybridRetriever(settings).retrieve("Where can I park my bike?"), "the index itself is untouched"

@@ -22,6 +22,8 @@ def retrieval(
     dense_weight: float = typer.Option(None, "--dense-weight", min=0.0, max=1.0,
                                        help="Override CITEBOT_DENSE_WEIGHT for this run."),
     max_queries: int = typer.Option(None, "--max-queries", min=1, help="Score only the first N judged queries."),
+    embed_model: str = typer.Option(None, "--embed-model", help="Override CITEBOT_EMBED_MODEL (minilm or mpnet) "
+                                    "for this run."),
 ) -> None:
     """Index a BEIR corpus with the real pipeline and report nDCG@10, Recall@100 and MRR@10 for BM25
     alone, dense alone and hybrid, plus index time, unchanged-reindex time, embedding throughput and
@@ -32,7 +34,10 @@ def retrieval(
     from core.settings import get_settings
     from indexing.evaluation import evaluate_retrieval
 
-    updates = {k: v for k, v in (("chunk_chars", chunk_chars), ("dense_weight", dense_weight)) if v is not None}
+    updates = {k: v for k, v in (("chunk_chars", chunk_chars), ("dense_weight", dense_weight),
+                                 ("embed_model", embed_model)) if v is not None}
+    if embed_model is not None and embed_model not in ("minilm", "mpnet"):
+        raise typer.BadParameter(f"{embed_model!r}: choose minilm or mpnet.", param_hint="--embed-model")
     settings = get_settings().model_copy(update=updates)
     if as_json:
         print_json(evaluate_retrieval(beir, settings, max_queries=max_queries))
@@ -42,7 +47,7 @@ def retrieval(
     with stage_progress(16) as progress:
         result = evaluate_retrieval(beir, settings, progress, max_queries=max_queries)
     table = Table(title=f"{result['dataset']}: {result['documents']} documents, {result['queries']} queries, "
-                        f"{result['chunks']} chunks of ≤{result['chunk_chars']} chars")
+                        f"{result['chunks']} chunks of ≤{result['chunk_chars']} chars, {result['embed_model']} embeddings")
     for column in ("retrieval", "nDCG@10", "Recall@100", "MRR@10"):
         table.add_column(column, justify="right" if column != "retrieval" else "left")
     for mode, metrics in result["metrics"].items():

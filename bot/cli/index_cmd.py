@@ -49,6 +49,10 @@ def index(
                                           "'https://git.example.com/docs/blob/main/{relpath}'."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as one JSON object."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    rebuild: bool = typer.Option(False, "--rebuild",
+                                 help="Build the index again from scratch, e.g. after changing CITEBOT_EMBED_MODEL "
+                                      "or CITEBOT_CHUNK_CHARS. The old index keeps answering until the new one "
+                                      "is complete."),
 ) -> None:
     """Index files, folders or configured sources (files, Slack, Slack exports, web pages) incrementally.
 
@@ -63,6 +67,9 @@ def index(
     settings = get_settings()
     if paths and source:
         raise CitebotError("Give either paths or --source, not both.")
+    if rebuild and source:
+        raise CitebotError("--rebuild rebuilds the whole index, so it takes every configured source (or the "
+                           "paths given): drop --source.")
     if paths:
         sources = [FileSource.adhoc(paths, url_template)]
     elif source:
@@ -74,7 +81,15 @@ def index(
                                "citebot.toml (see `citebot sources --help`).")
     from bot.audit import open_audit, record_index_run
 
-    summaries = [_index_locked(s, settings, quiet or as_json) for s in sources]
+    target = settings
+    if rebuild:
+        from indexing.store import drop_collection, replace_collection
+
+        target = settings.model_copy(update={"collection": f"{settings.collection}-rebuild"})
+        drop_collection(target)  # what an interrupted rebuild left behind
+    summaries = [_index_locked(s, target, quiet or as_json) for s in sources]
+    if rebuild:
+        replace_collection(settings, target.collection)
     engine, spool = open_audit(settings)
     for summary in summaries:
         record_index_run(engine, summary, "cli", spool)
