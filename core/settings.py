@@ -11,13 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-# Router thresholds per embedding model, calibrated with `citebot eval calibrate` on the handbook set:
-# each model's cosine similarities live on their own scale. (answer, abstain)
-CALIBRATED_THRESHOLDS = {"minilm": (0.44, 0.325), "mpnet": (0.34, 0.34)}
 
 
 def _env(name: str) -> AliasChoices:
@@ -66,12 +61,11 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.8, ge=0.0, le=1.0,
                                 description="Weight of dense similarity against normalised BM25 in hybrid "
                                 "retrieval (tuned with `citebot eval retrieval`).")
-    answer_threshold: float | None = Field(
-        None, description="Best dense similarity at or above which we answer. Default: the value calibrated "
-        "with `citebot eval calibrate` on the handbook set for CITEBOT_EMBED_MODEL (minilm 0.44, mpnet 0.34).")
-    abstain_threshold: float | None = Field(
-        None, description="Below this we escalate; between the two we abstain (95% of answerable questions "
-        "score above it). Default: calibrated for CITEBOT_EMBED_MODEL (minilm 0.325, mpnet 0.34).")
+    answer_threshold: float = Field(0.44, description="Best MiniLM similarity of question and passage at or "
+                                    "above which we answer (whatever CITEBOT_EMBED_MODEL retrieved them). "
+                                    "Calibrated with `citebot eval calibrate` on the handbook set.")
+    abstain_threshold: float = Field(0.325, description="Below this we escalate; between the two we abstain "
+                                     "(95% of answerable questions score above it).")
     support_threshold: float = Field(0.55,
                                      description="Minimum support score for a sentence to keep a citation.")
     unsupported: Literal["remove", "flag"] = Field(
@@ -139,16 +133,6 @@ class Settings(BaseSettings):
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
         return value.expanduser().resolve()
-
-    @model_validator(mode="after")
-    def _calibrated_thresholds(self) -> "Settings":
-        """Thresholds left unset take the values calibrated for the chosen embedding model."""
-        answer, abstain = CALIBRATED_THRESHOLDS[self.embed_model]
-        if self.answer_threshold is None:
-            self.answer_threshold = answer
-        if self.abstain_threshold is None:
-            self.abstain_threshold = abstain
-        return self
 
     @property
     def sqlite_path(self) -> Path:

@@ -67,6 +67,21 @@ def test_requests_for_access_escalate_even_when_docs_match(settings, corpus):
     assert decision.route == "escalate" and "action" in decision.reason
 
 
+def test_routing_scores_passages_with_minilm_whatever_model_retrieved_them(settings, corpus):
+    index_paths([corpus], settings)
+    question = "Where can I park my bike?"
+    passages = HybridRetriever(settings).retrieve(question)
+    assert decide_route(question, passages, settings).scores == [p.dense_score for p in passages]
+    for p in passages:  # as if another model had retrieved them, on its own similarity scale
+        p.dense_score = 0.99 if "toner" in p.text.lower() else 0.01
+    other = settings.model_copy(update={"embed_model": "mpnet"})
+    decision = decide_route(question, passages, other)
+    bike = next(i for i, p in enumerate(passages) if "Bicycles" in p.text)
+    assert decision.route == "rag" and max(decision.scores) == decision.scores[bike] >= settings.answer_threshold
+    unrelated = decide_route("What is the airspeed of an unladen swallow?", passages, other)
+    assert unrelated.route != "rag", "the other model's 0.99 must not make an unrelated question answerable"
+
+
 def test_tracing_keeps_true_citations_fixes_wrong_ones_and_flags_unsupported(settings, corpus):
     index_paths([corpus], settings)
     passages = HybridRetriever(settings).retrieve("colour printer toner")

@@ -206,8 +206,8 @@ def test_rebuild_replaces_the_index_after_a_settings_change(cli_env, indexed, ho
     assert_clean_error(run(mpnet_env, "index", str(tmp_path / "corpus")), "citebot index --rebuild")
     assert_clean_error(run(cli_env, "index", "--rebuild", "--source", "office"), "drop --source")
 
-    (tmp_path / "corpus" / "visitors.md").write_text(
-        "# Visitors\n\n" + " ".join(f"Visitor rule {n}: sign in at reception before entering floor {n}." for n in range(12)))
+    rules = " ".join(f"Visitor rule {n}: sign in at reception before entering floor {n}." for n in range(12))
+    (tmp_path / "corpus" / "visitors.md").write_text("# Visitors\n\n" + rules)
     before = json.loads(run(cli_env, "index", str(tmp_path / "corpus"), "--json").stdout)["chunks_total"]
     small = {**cli_env, "CITEBOT_CHUNK_CHARS": "200"}
     assert json.loads(run(small, "index", str(tmp_path / "corpus"), "--json").stdout)["chunks_embedded"] == 0

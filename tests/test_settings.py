@@ -27,15 +27,3 @@ def test_unrelated_home_variable_is_not_citebot_home(monkeypatch):
     monkeypatch.setenv("HOME", "/somewhere/else")
     assert Settings().home == Path(".citebot").resolve()
 
-
-def test_router_thresholds_default_to_the_values_calibrated_for_the_embedding_model(monkeypatch):
-    from core.settings import CALIBRATED_THRESHOLDS
-
-    for model, (answer, abstain) in CALIBRATED_THRESHOLDS.items():
-        s = Settings(embed_model=model)
-        assert (s.answer_threshold, s.abstain_threshold) == (answer, abstain)
-    monkeypatch.setenv("CITEBOT_EMBED_MODEL", "mpnet")
-    monkeypatch.setenv("CITEBOT_ANSWER_THRESHOLD", "0.61")
-    s = Settings()
-    assert (s.embed_model, s.answer_threshold) == ("mpnet", 0.61), "an explicit threshold wins"
-    assert s.abstain_threshold == CALIBRATED_THRESHOLDS["mpnet"][1]

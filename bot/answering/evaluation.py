@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bot.answering.escalation import REPLY_TOKENS
 from bot.answering.pipeline import Answerer
-from bot.answering.router import person_or_action
+from bot.answering.router import person_or_action, relevance
 from bot.answering.tracing import content_words
 from core.errors import CitebotError
 from core.settings import Settings
@@ -157,7 +157,7 @@ def calibrate(items: list[Labelled], settings: Settings) -> dict:
         if item.expect_route == "escalate":
             continue
         passages = retriever.retrieve(item.question, k=settings.top_k)
-        scored.append((max((p.dense_score for p in passages), default=0.0), item.answerable))
+        scored.append((max(relevance(item.question, passages, settings), default=0.0), item.answerable))
     positives = [s for s, a in scored if a]
     negatives = [s for s, a in scored if not a]
     if not positives or not negatives:

@@ -37,11 +37,12 @@ class Extract:
     score: float
 
 
-def extract_answer(question: str, passages: list[Passage], min_dense: float) -> list[Extract]:
-    """Best-matching sentences, in the order they appear in the (ranked) passages."""
+def extract_answer(question: str, passages: list[Passage], scores: list[float], floor: float) -> list[Extract]:
+    """Best-matching sentences, in the order they appear in the (ranked) passages; passages whose
+    relevance (the router's `scores`) is below `floor` are not quoted."""
     candidates: list[tuple[int, int, str]] = []
     for j, passage in enumerate(passages):
-        if passage.dense_score < min_dense:
+        if scores[j] < floor:
             continue
         for k, sentence in enumerate(split_sentences(passage.body)):
             if len(sentence) >= 12 and not instruction_like(sentence):

@@ -102,14 +102,14 @@ class Answerer:
             for rank, passage in enumerate(passages, 1):
                 passage.rank = rank
         retrieved = time.perf_counter()
-        decision = decide_route(question, passages, self.settings)
+        decision = decide_route(question, passages, self.settings, query)
         if unhappy and decision.route != "escalate":
             decision = RouteDecision("escalate", "the user was unhappy with an earlier answer in this thread",
-                                     decision.best_score)
+                                     decision.best_score, decision.scores)
         result = AnswerResult(question=question, answer="", route=decision.route,
                               route_reason=decision.reason, model="", passages=passages, workspace=workspace)
         if decision.route == "rag":
-            self._answer(result, question, passages)
+            self._answer(result, question, passages, decision.scores)
         elif decision.route == "abstain":
             result.answer = ("I found only loosely related docs, so I won't guess an answer. "
                              "The closest sources are listed below; "
@@ -129,7 +129,7 @@ class Answerer:
                         "stage_ms": {k: round(v, 1) for k, v in result.latency_ms.items()}})
         return result
 
-    def _answer(self, result: AnswerResult, question: str, passages: list[Passage]) -> None:
+    def _answer(self, result: AnswerResult, question: str, passages: list[Passage], scores: list[float]) -> None:
         traced: list[TracedSentence] = []
         if self._style() == "generative":
             usage: dict[str, int] = {}
@@ -140,7 +140,7 @@ class Answerer:
                 result.error = str(exc)
             result.prompt_tokens, result.completion_tokens = usage.get("prompt"), usage.get("completion")
         if not any(s.supported for s in traced):
-            extracts = extract_answer(question, passages, self.settings.abstain_threshold)
+            extracts = extract_answer(question, passages, scores, self.settings.abstain_threshold)
             traced = [TracedSentence(e.sentence, [e.passage_index + 1], e.score, True) for e in extracts]
             result.model = f"extractive:{EMBED_MODEL_ID}"
         if not traced:
