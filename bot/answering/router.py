@@ -1,9 +1,9 @@
 """The router: answer from retrieval (`rag`), `abstain` honestly, or `escalate` to a person.
 
 Retrieval strength is the best MiniLM cosine similarity of the question and a retrieved passage;
-thresholds come from settings (CITEBOT_ANSWER_THRESHOLD / CITEBOT_ABSTAIN_THRESHOLD). Requests for a person or an
-action (access, approvals, a live incident) escalate whatever retrieval found: no document can grant
-access or fix an outage.
+thresholds come from settings (CITEBOT_ANSWER_THRESHOLD / CITEBOT_ABSTAIN_THRESHOLD). Requests for a
+person or an action (access, approvals, a live incident) escalate whatever retrieval found: no
+document can grant access or fix an outage.
 """
 
 from __future__ import annotations
@@ -54,7 +54,8 @@ def person_or_action(question: str) -> str | None:
     return next((why for pattern, why in _PERSON_OR_ACTION if pattern.search(question)), None)
 
 
-def decide_route(question: str, passages: list[Passage], settings: Settings, query: str | None = None) -> RouteDecision:
+def decide_route(question: str, passages: list[Passage], settings: Settings,
+                 query: str | None = None) -> RouteDecision:
     """`query` is what was searched (the question with its thread context), when it differs."""
     scores = relevance(query or question, passages, settings)
     best = max(scores, default=0.0)

@@ -47,7 +47,8 @@ def retrieval(
     with stage_progress(16) as progress:
         result = evaluate_retrieval(beir, settings, progress, max_queries=max_queries)
     table = Table(title=f"{result['dataset']}: {result['documents']} documents, {result['queries']} queries, "
-                        f"{result['chunks']} chunks of ≤{result['chunk_chars']} chars, {result['embed_model']} embeddings")
+                        f"{result['chunks']} chunks of ≤{result['chunk_chars']} chars, "
+                        f"{result['embed_model']} embeddings")
     for column in ("retrieval", "nDCG@10", "Recall@100", "MRR@10"):
         table.add_column(column, justify="right" if column != "retrieval" else "left")
     for mode, metrics in result["metrics"].items():
