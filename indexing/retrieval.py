@@ -94,17 +94,20 @@ class HybridRetriever:
     def _get_collection(self):
         if self._collection is None:
             self._client = self._client or open_client(self.settings, create=False)
-            self._collection = self._client and get_collection(self._client, self.settings.collection)
-            self._collection = self._collection and check_embed_model(self._collection, self.settings)
+            self._collection = self._client and self._named_collection()
             self._checked_at = time.monotonic()
         return self._collection
+
+    def _named_collection(self):
+        """What is stored under the configured name now (another process may have replaced it), or None."""
+        found = get_collection(self._client, self.settings.collection)
+        return found and check_embed_model(found, self.settings)
 
     def _fresh_metadata(self, collection) -> dict:
         """The collection's metadata as stored now: another process (a worker, `citebot index`) may have
         changed the index since this handle was opened. Re-read at most every VERSION_RECHECK_SECONDS."""
         if time.monotonic() - self._checked_at >= VERSION_RECHECK_SECONDS:
-            fresh = get_collection(self._client, self.settings.collection)
-            self._collection = collection = check_embed_model(fresh, self.settings) if fresh else collection
+            self._collection = collection = self._named_collection() or collection
             self._checked_at = time.monotonic()
         return collection.metadata or {}
 

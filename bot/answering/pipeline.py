@@ -105,7 +105,7 @@ class Answerer:
         decision = decide_route(question, passages, self.settings, query)
         if unhappy and decision.route != "escalate":
             decision = RouteDecision("escalate", "the user was unhappy with an earlier answer in this thread",
-                                     decision.best_score, decision.scores)
+                                     decision.scores)
         result = AnswerResult(question=question, answer="", route=decision.route,
                               route_reason=decision.reason, model="", passages=passages, workspace=workspace)
         if decision.route == "rag":

@@ -33,8 +33,11 @@ _PERSON_OR_ACTION = [
 class RouteDecision:
     route: str  # "rag" | "abstain" | "escalate"
     reason: str
-    best_score: float
     scores: list[float]  # relevance of each passage, as in `relevance`
+
+    @property
+    def best_score(self) -> float:
+        return max(self.scores, default=0.0)
 
 
 def relevance(query: str, passages: list[Passage], settings: Settings) -> list[float]:
@@ -60,13 +63,11 @@ def decide_route(question: str, passages: list[Passage], settings: Settings,
     scores = relevance(query or question, passages, settings)
     best = max(scores, default=0.0)
     if why := person_or_action(question):
-        return RouteDecision("escalate", f"question {why}", best, scores)
+        return RouteDecision("escalate", f"question {why}", scores)
     if not passages:
-        return RouteDecision("escalate", "nothing is indexed that could answer this", best, scores)
+        return RouteDecision("escalate", "nothing is indexed that could answer this", scores)
     if best < settings.abstain_threshold:
-        return RouteDecision("escalate", f"best retrieval score {best:.2f} < {settings.abstain_threshold:.2f}",
-                             best, scores)
+        return RouteDecision("escalate", f"best retrieval score {best:.2f} < {settings.abstain_threshold:.2f}", scores)
     if best < settings.answer_threshold:
-        return RouteDecision("abstain", f"best retrieval score {best:.2f} < {settings.answer_threshold:.2f}",
-                             best, scores)
-    return RouteDecision("rag", f"best retrieval score {best:.2f} >= {settings.answer_threshold:.2f}", best, scores)
+        return RouteDecision("abstain", f"best retrieval score {best:.2f} < {settings.answer_threshold:.2f}", scores)
+    return RouteDecision("rag", f"best retrieval score {best:.2f} >= {settings.answer_threshold:.2f}", scores)

@@ -6,16 +6,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from bot.cli.context import settings_and_engine
 from bot.cli.output import console, print_json
 
 app = typer.Typer(help="Review the audit log of answers.", no_args_is_help=True)
 
 
 def _engine():
-    from core.db import migrated_engine
-    from core.settings import get_settings
-
-    return migrated_engine(get_settings().resolved_database_url)
+    return settings_and_engine()[1]
 
 
 def _row_json(row, with_passages: bool = False) -> dict:

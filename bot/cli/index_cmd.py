@@ -28,12 +28,12 @@ def _index_locked(source, settings, quiet: bool):
     """Index one source holding its lock, so a queue worker never reindexes it at the same time."""
     import os
 
-    from bot.jobs.lock import JobLocks
+    from bot.jobs.lock import JobLocks, reindex_lock
 
     locks = JobLocks(settings.redis_url)
-    held = locks.hold(f"reindex:{source.name}", f"cli-{os.getpid()}")
+    held = locks.hold(reindex_lock(source.name), f"cli-{os.getpid()}")
     if held is None:
-        raise CitebotError(f"A reindex of {source.name} is running (job {locks.holder(f'reindex:{source.name}')}); "
+        raise CitebotError(f"A reindex of {source.name} is running (job {locks.holder(reindex_lock(source.name))}); "
                            "run this again when it is done, or queue one: `citebot jobs submit reindex "
                            f"--source {source.name} --wait`.")
     with held:

@@ -68,8 +68,7 @@ def submit(
 ) -> None:
     """Queue a job for the workers (with CITEBOT_BROKER_URL), or run it here and now without one."""
     from bot.jobs.records import create_job, get_job
-    from bot.jobs.runner import JobRunner
-    from bot.jobs.work import LockBusy, run_job
+    from bot.jobs.runner import JobRunner, run_when_free
 
     if kind not in ("reindex", "tune"):
         raise CitebotError(f"Unknown job kind {kind!r}: use reindex or tune.")
@@ -84,13 +83,8 @@ def submit(
             time.sleep(1.0)
     else:
         job_id = create_job(engine, kind, source, "cli")
-        while True:
-            try:
-                run_job(settings, engine, job_id, worker=f"{socket.gethostname()} (cli)")
-                break
-            except LockBusy as busy:
-                err_console.print(f"waiting for {busy.name}…", highlight=False)
-                time.sleep(2.0)
+        run_when_free(settings, engine, job_id, f"{socket.gethostname()} (cli)",
+                      on_wait=lambda busy: err_console.print(f"waiting for {busy.name}…", highlight=False))
     job = get_job(engine, job_id)
     if as_json:
         print_json(_job_json(job))

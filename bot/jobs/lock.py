@@ -75,6 +75,11 @@ class _RedisStore:
 _memory = _MemoryStore()
 
 
+def reindex_lock(source: str) -> str:
+    """The lock every reindex of `source` takes: queue jobs and `citebot index` alike."""
+    return f"reindex:{source}"
+
+
 class JobLocks:
     """Named locks (`reindex:handbook`, `tune`) for one Redis URL, or for this process without one."""
 

@@ -11,6 +11,7 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 
 from sqlalchemy import Engine
 
@@ -64,13 +65,19 @@ class JobRunner:
         return job_id
 
     def _run_here(self, job_id: str) -> None:
-        while True:
-            try:
-                run_job(self.settings, self.engine, job_id, worker=f"{socket.gethostname()} (in-process)")
-                return
-            except LockBusy:
-                time.sleep(LOCK_POLL_SECONDS)
-            except Exception as exc:  # noqa: BLE001 - a job thread must never die silently
-                log.exception("job %s crashed", job_id)
-                fail_job(self.engine, job_id, f"{type(exc).__name__}: {exc}")
-                return
+        try:
+            run_when_free(self.settings, self.engine, job_id, f"{socket.gethostname()} (in-process)")
+        except Exception as exc:  # noqa: BLE001 - a job thread must never die silently
+            log.exception("job %s crashed", job_id)
+            fail_job(self.engine, job_id, f"{type(exc).__name__}: {exc}")
+
+
+def run_when_free(settings: Settings, engine: Engine, job_id: str, worker: str,
+                  on_wait: Callable[[LockBusy], None] = lambda busy: None) -> dict:
+    """Run a job here, polling while another job holds a lock it needs (no queue retries it for us)."""
+    while True:
+        try:
+            return run_job(settings, engine, job_id, worker)
+        except LockBusy as busy:
+            on_wait(busy)
+            time.sleep(LOCK_POLL_SECONDS)

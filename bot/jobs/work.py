@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from sqlalchemy import Engine
 
-from bot.jobs.lock import JobLocks
+from bot.jobs.lock import JobLocks, reindex_lock
 from bot.jobs.records import fail_job, finish_job, get_job, start_attempt, update_job
 from bot.metrics import JOBS
 from core.errors import CitebotError
@@ -65,16 +65,21 @@ class SlackStatus:
             log.warning("could not update the Slack status of a job: %s", exc)
 
 
-def lock_names(kind: str, target: str, settings: Settings) -> list[str]:
-    """The locks a job needs: one per source it reindexes, or the single tuning lock."""
-    if kind == "tune":
-        return ["tune"]
+def _sources(settings: Settings, target: str) -> list:
+    """The configured sources a reindex job covers: the one named, or all of them."""
     from indexing.sources.config import find_source, load_sources
 
     sources = [find_source(settings, target)] if target else load_sources(settings)
     if not sources:
         raise CitebotError("no sources are configured (citebot.toml / CITEBOT_CONFIG)")
-    return [f"reindex:{s.name}" for s in sources]
+    return sources
+
+
+def lock_names(kind: str, target: str, settings: Settings) -> list[str]:
+    """The locks a job needs: one per source it reindexes, or the single tuning lock."""
+    if kind == "tune":
+        return ["tune"]
+    return [reindex_lock(s.name) for s in _sources(settings, target)]
 
 
 def busy_lock(settings: Settings, kind: str, target: str) -> str | None:
@@ -132,12 +137,10 @@ def run_job(settings: Settings, engine: Engine, job_id: str, worker: str) -> dic
 def _reindex(settings: Settings, engine: Engine, job, status: SlackStatus) -> dict:
     from bot.audit import record_index_run
     from indexing.pipeline import index_source
-    from indexing.sources.config import find_source, load_sources
 
-    sources = [find_source(settings, job.target)] if job.target else load_sources(settings)
     summaries = []
     saved = [0.0]
-    for source in sources:
+    for source in _sources(settings, job.target):
         def progress(stage: str, n: int, total: int, name: str = source.name) -> None:
             text = f"{stage} {n}/{total or '?'}"
             status.post(f":arrows_counterclockwise: Reindexing {name}: {text}")
