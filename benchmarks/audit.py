@@ -33,7 +33,7 @@ def _result(i: int):
                         title=f"Page {i % 97}", heading="Heading", source=f"/docs/page{i % 97}.md", url=None,
                         score=0.5 - k / 100, dense_score=0.6 - k / 50, bm25_score=1.0, rank=k + 1) for k in range(5)]
     return AnswerResult(question=f"How do I do thing {i}?", answer="Do it like this. [1]", route="rag",
-                        route_reason="best retrieval score 0.60 >= 0.44", model="extractive", passages=passages,
+                        route_reason="best retrieval score 0.600 >= 0.425", model="extractive", passages=passages,
                         citations=[Citation(1, "Page", "/docs/page.md", None, passages[0].chunk_id, 0.5)],
                         sentences=[Sentence(f"Sentence {k}.", [1], 0.7) for k in range(3)],
                         latency_ms={"retrieve": 20.0, "generate": 40.0, "total": 60.0})

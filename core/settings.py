@@ -61,11 +61,12 @@ class Settings(BaseSettings):
     dense_weight: float = Field(0.8, ge=0.0, le=1.0,
                                 description="Weight of dense similarity against normalised BM25 in hybrid "
                                 "retrieval (tuned with `citebot eval retrieval`).")
-    answer_threshold: float = Field(0.44, description="Best MiniLM similarity of question and passage at or "
+    answer_threshold: float = Field(0.425, description="Best MiniLM similarity of question and passage at or "
                                     "above which we answer (whatever CITEBOT_EMBED_MODEL retrieved them). "
-                                    "Calibrated with `citebot eval calibrate` on the handbook set.")
-    abstain_threshold: float = Field(0.325, description="Below this we escalate; between the two we abstain "
-                                     "(95% of answerable questions score above it).")
+                                    "Calibrated with `citebot eval calibrate` on the handbook and Debian FAQ "
+                                    "sets pooled.")
+    abstain_threshold: float = Field(0.277, description="Below this we escalate; between the two we abstain "
+                                     "(the median unanswerable question of the calibration sets scores here).")
     support_threshold: float = Field(0.55,
                                      description="Minimum support score for a sentence to keep a citation.")
     unsupported: Literal["remove", "flag"] = Field(

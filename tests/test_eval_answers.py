@@ -7,7 +7,7 @@ import pytest
 from bot.answering.evaluation import is_gold, load_set, supported
 from bot.demo import HANDBOOK_SET
 from core.errors import CitebotError
-from tests.test_cli import run
+from tests.test_cli import assert_clean_error, run
 
 SMALL_SET = [
     {"question": "where do bikes go?", "answerable": True, "gold_sources": ["parking.md"]},
@@ -46,6 +46,33 @@ def test_calibrate_prints_thresholds_that_separate_the_set(cli_env, small_set, c
     assert result["abstain_threshold"] <= result["answer_threshold"]
     assert result["unanswerable_scores"]["p95"] < result["answer_threshold"] <= result["answerable_scores"]["p5"]
     assert result["person_or_action_classifier"] == {"recall": 1.0, "false_positive_rate": 0.0}
+
+
+def _beir_folder(root):
+    """A second corpus in BEIR layout (what `--also` accepts besides a docs folder)."""
+    (root / "qrels").mkdir(parents=True)
+    docs = {"expenses": "Expense reports are due on the fifth working day of the month.",
+            "holidays": "Holiday requests go through the HR portal at least two weeks ahead."}
+    (root / "corpus.jsonl").write_text("".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in docs.items()))
+    (root / "queries.jsonl").write_text(json.dumps({"_id": "q", "text": "expenses"}) + "\n")
+    (root / "qrels" / "test.tsv").write_text("q\texpenses\t1\n")
+    return root
+
+
+def test_calibrate_pools_sets_over_different_documents(cli_env, small_set, corpus, tmp_path):
+    other = tmp_path / "hr.jsonl"
+    other.write_text("".join(json.dumps(row) + "\n" for row in [
+        {"question": "when are expense reports due?", "answerable": True, "gold_sources": ["expenses"]},
+        {"question": "how do I request holidays", "answerable": True, "gold_sources": ["holidays"]},
+        {"question": "what's the wifi password in the Berlin office", "answerable": False, "gold_sources": []}]))
+    proc = run(cli_env, "eval", "calibrate", "--set", str(small_set), "--docs", str(corpus),
+               "--also", f"{other}={_beir_folder(tmp_path / 'beir')}", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["per_set"] == {"set.jsonl": 1.0, "hr.jsonl": 1.0}
+    assert result["balanced_accuracy"] == 1.0
+    assert result["abstain_threshold"] <= result["answer_threshold"] <= result["answerable_scores"]["p5"]
+    assert_clean_error(run(cli_env, "eval", "calibrate", "--also", str(other)), "expected SET=FOLDER")
 
 
 def test_shipped_handbook_set_is_a_third_unanswerable_and_well_formed():

@@ -144,40 +144,52 @@ def _mean(values) -> float | None:
     return round(sum(values) / len(values), 3) if values else None
 
 
-def calibrate(items: list[Labelled], settings: Settings) -> dict:
-    """Thresholds on the best dense similarity that route the labelled set best.
+def calibrate(sets: list[tuple[str, list[Labelled], Settings]]) -> dict:
+    """Thresholds on the best dense similarity that route the labelled sets, pooled, best.
 
-    The answer threshold maximises balanced accuracy (answerable answered, unanswerable not), ties going
-    to the higher, safer value. Below it, questions still close to the docs abstain with sources shown
-    rather than escalate: the abstain threshold keeps 95% of answerable questions above it.
+    Each set comes with settings whose index holds its documents. Pooling sets over different
+    documents (the handbook and the Debian FAQ) keeps the thresholds from fitting one corpus' score
+    range. The answer threshold maximises balanced accuracy (answerable answered, unanswerable not),
+    ties going to the higher, safer value. Below it, questions still closer to the docs than the typical
+    unanswerable one (the unanswerable median) abstain with the closest sources shown; the rest escalate.
     """
-    retriever = HybridRetriever(settings)
-    scored = []
-    for item in items:
-        if item.expect_route == "escalate":
-            continue
-        passages = retriever.retrieve(item.question, k=settings.top_k)
-        scored.append((max(relevance(item.question, passages, settings), default=0.0), item.answerable))
-    positives = [s for s, a in scored if a]
-    negatives = [s for s, a in scored if not a]
-    if not positives or not negatives:
+    scored: list[tuple[str, float, bool]] = []
+    for name, items, settings in sets:
+        retriever = HybridRetriever(settings)
+        for item in items:
+            if item.expect_route != "escalate":
+                passages = retriever.retrieve(item.question, k=settings.top_k)
+                best = max(relevance(item.question, passages, settings), default=0.0)
+                scored.append((name, best, item.answerable))
+    positives = [s for _, s, a in scored if a]
+    if not positives or len(positives) == len(scored):
         raise CitebotError("Calibration needs both answerable and unanswerable questions in the set.")
-
-    def balanced(t: float) -> float:
-        return (sum(s >= t for s in positives) / len(positives) + sum(s < t for s in negatives) / len(negatives)) / 2
-
     grid = [round(0.15 + i * 0.005, 3) for i in range(131)]
-    best = max(grid, key=lambda t: (balanced(t), t))
-    abstain = min(best, round(percentile(positives, 5), 3))
+    best = max(grid, key=lambda t: (_balanced(scored, t), t))
+    items = [item for _, labelled, _ in sets for item in labelled]
     person = [i for i in items if i.expect_route == "escalate"]
     others = [i for i in items if i.expect_route != "escalate"]
+    negatives = [s for _, s, a in scored if not a]
+    current = sets[0][2]
     return {
-        "answer_threshold": best, "abstain_threshold": abstain, "balanced_accuracy": round(balanced(best), 3),
+        "answer_threshold": best, "abstain_threshold": min(best, round(percentile(negatives, 50), 3)),
+        "balanced_accuracy": round(_balanced(scored, best), 3),
         "answerable_scores": {"p5": round(percentile(positives, 5), 3), "p50": round(percentile(positives, 50), 3)},
         "unanswerable_scores": {"p50": round(percentile(negatives, 50), 3), "p95": round(percentile(negatives, 95), 3)},
+        "per_set": {name: round(_balanced([row for row in scored if row[0] == name], best), 3) for name, _, _ in sets},
         "person_or_action_classifier": {
             "recall": _mean(bool(person_or_action(i.question)) for i in person),
             "false_positive_rate": _mean(bool(person_or_action(i.question)) for i in others)},
-        "current": {"answer_threshold": settings.answer_threshold, "abstain_threshold": settings.abstain_threshold,
-                    "balanced_accuracy": round(balanced(settings.answer_threshold), 3)},
+        "current": {"answer_threshold": current.answer_threshold, "abstain_threshold": current.abstain_threshold,
+                    "balanced_accuracy": round(_balanced(scored, current.answer_threshold), 3)},
     }
+
+
+def _balanced(scored: list[tuple[str, float, bool]], threshold: float) -> float:
+    """Mean of the answerable share answered and the unanswerable share not answered (each set's
+    side may be empty: then only the other counts)."""
+    positives = [s for _, s, a in scored if a]
+    negatives = [s for _, s, a in scored if not a]
+    rates = [sum(s >= threshold for s in positives) / len(positives)] if positives else []
+    rates += [sum(s < threshold for s in negatives) / len(negatives)] if negatives else []
+    return sum(rates) / len(rates)

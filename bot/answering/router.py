@@ -67,7 +67,7 @@ def decide_route(question: str, passages: list[Passage], settings: Settings,
     if not passages:
         return RouteDecision("escalate", "nothing is indexed that could answer this", scores)
     if best < settings.abstain_threshold:
-        return RouteDecision("escalate", f"best retrieval score {best:.2f} < {settings.abstain_threshold:.2f}", scores)
+        return RouteDecision("escalate", f"best retrieval score {best:.3f} < {settings.abstain_threshold:.3f}", scores)
     if best < settings.answer_threshold:
-        return RouteDecision("abstain", f"best retrieval score {best:.2f} < {settings.answer_threshold:.2f}", scores)
-    return RouteDecision("rag", f"best retrieval score {best:.2f} >= {settings.answer_threshold:.2f}", scores)
+        return RouteDecision("abstain", f"best retrieval score {best:.3f} < {settings.answer_threshold:.3f}", scores)
+    return RouteDecision("rag", f"best retrieval score {best:.3f} >= {settings.answer_threshold:.3f}", scores)

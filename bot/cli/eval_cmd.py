@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import typer
 
 from bot.cli.output import console, print_json, stage_progress
+from core.errors import CitebotError
 
 app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
 
@@ -90,6 +91,16 @@ def _scratch(set_file: Path | None, docs: Path | None, beir: Path | None):
         shutil.rmtree(settings.home, ignore_errors=True)
 
 
+def _also_pair(value: str) -> tuple[Path, Path | None, Path | None]:
+    """`SET=FOLDER` → (set, docs, beir): a folder holding corpus.jsonl is a BEIR folder."""
+    set_text, sep, folder_text = value.partition("=")
+    set_file, folder = Path(set_text), Path(folder_text)
+    if not sep or not set_file.is_file() or not folder.is_dir():
+        raise CitebotError(f"--also {value!r}: expected SET=FOLDER, a labelled set file and the folder of the "
+                           "documents it is about (a BEIR folder works too), e.g. --also debian.jsonl=/tmp/debfaq.")
+    return (set_file, None, folder) if (folder / "corpus.jsonl").exists() else (set_file, folder, None)
+
+
 @app.command("answers")
 def answers(
     set_file: Path = SET_OPTION, docs: Path = DOCS_OPTION, beir: Path = BEIR_OPTION, as_json: bool = JSON_OPTION,
@@ -120,14 +131,26 @@ def answers(
 
 @app.command("calibrate")
 def calibrate_cmd(
-    set_file: Path = SET_OPTION, docs: Path = DOCS_OPTION, beir: Path = BEIR_OPTION, as_json: bool = JSON_OPTION,
+    set_file: Path = SET_OPTION, docs: Path = DOCS_OPTION, beir: Path = BEIR_OPTION,
+    also: list[str] = typer.Option([], "--also", metavar="SET=FOLDER",
+                                   help="Another labelled set and its documents (a folder or a BEIR folder); "
+                                        "repeatable. Thresholds are chosen on all sets pooled, so they hold on "
+                                        "more than one kind of documents."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
-    """Choose the router's thresholds from a labelled set: prints CITEBOT_ANSWER_THRESHOLD and
-    CITEBOT_ABSTAIN_THRESHOLD to put in your environment, with the accuracy they reach."""
+    """Choose the router's thresholds from labelled sets: prints CITEBOT_ANSWER_THRESHOLD and
+    CITEBOT_ABSTAIN_THRESHOLD to put in your environment, with the accuracy they reach on each set.
+
+    The shipped defaults come from the handbook set pooled with the Debian FAQ set:
+    citebot eval calibrate --also benchmarks/data/debian_faq_answers.jsonl=/tmp/debfaq
+    """
     from bot.answering.evaluation import calibrate
 
-    with _scratch(set_file, docs, beir) as (items, settings):
-        result = calibrate(items, settings)
+    pairs = [(set_file, docs, beir)] + [_also_pair(value) for value in also]
+    with ExitStack() as stack:
+        sets = [(labelled.name if labelled else "handbook", *stack.enter_context(_scratch(labelled, folder, corpus)))
+                for labelled, folder, corpus in pairs]
+        result = calibrate(sets)
     if as_json:
         print_json(result)
         return
@@ -135,5 +158,5 @@ def calibrate_cmd(
                   f"CITEBOT_ABSTAIN_THRESHOLD={result['abstain_threshold']}", highlight=False)
     console.print(f"balanced accuracy {result['balanced_accuracy']} (current thresholds "
                   f"{result['current']['answer_threshold']}/{result['current']['abstain_threshold']}: "
-                  f"{result['current']['balanced_accuracy']}); person/action classifier "
-                  f"{result['person_or_action_classifier']}", highlight=False)
+                  f"{result['current']['balanced_accuracy']}); per set {result['per_set']}; person/action "
+                  f"classifier {result['person_or_action_classifier']}", highlight=False)
