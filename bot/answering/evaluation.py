@@ -163,7 +163,7 @@ def calibrate(sets: list[tuple[str, list[Labelled], Settings]]) -> dict:
                 scored.append((name, best, item.answerable))
     positives = [s for _, s, a in scored if a]
     if not positives or len(positives) == len(scored):
-        raise CitebotError("Calibration needs both answerable and unanswerable questions in the set.")
+        raise CitebotError("Calibration needs both answerable and unanswerable questions in the labelled sets.")
     grid = [round(0.15 + i * 0.005, 3) for i in range(131)]
     best = max(grid, key=lambda t: (_balanced(scored, t), t))
     items = [item for _, labelled, _ in sets for item in labelled]
