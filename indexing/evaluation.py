@@ -3,6 +3,7 @@
 The corpus is indexed into a throw-away home through the same pipeline as user documents (chunking,
 LlamaIndex ingestion, Chroma), re-indexed unchanged to time the incremental path, then every query is
 run three ways (BM25 alone, dense alone, hybrid) so the baselines and the hybrid come from one run.
+Optionally the embedder is then adapted to the corpus and dense and hybrid are scored again.
 Chunk hits are turned into document rankings by first appearance (a document ranks by its best chunk).
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from core.errors import CitebotError
 from core.settings import Settings
+from indexing.adaptation import AdaptParams
 from indexing.documents import Section, SourceDocument
 from indexing.metrics import evaluate_run, percentile
 from indexing.sources.base import Harvest, ProgressFn, Source
@@ -92,9 +94,38 @@ def _doc_ranking(passages) -> list[str]:
     return list(seen)
 
 
+def _score(retriever, data: BeirData, judged: list[str], modes: tuple[str, ...], progress: ProgressFn) -> dict:
+    chunks_depth = max(DEPTH * 3, 300)
+    results: dict[str, dict] = {}
+    for mode in modes:
+        run = {}
+        for done, qid in enumerate(judged, 1):
+            run[qid] = _doc_ranking(retriever.retrieve(data.queries[qid], k=chunks_depth, mode=mode,
+                                                       candidates=chunks_depth))[:DEPTH]
+            progress(f"queries ({mode})", done, len(judged))
+        results[mode] = evaluate_run(run, {q: data.qrels[q] for q in judged})
+    return results
+
+
+def _adapted_run(source: BeirSource, bench: Settings, data: BeirData, judged: list[str], adapt: AdaptParams,
+                 progress: ProgressFn) -> dict:
+    """Adapt the embedder to the indexed chunks (no query or judgement is used), index again with it, and
+    score the modes that use embeddings."""
+    from indexing.adaptation import adapt_embedder, indexed_chunks
+    from indexing.pipeline import index_source
+    from indexing.retrieval import HybridRetriever
+
+    report = adapt_embedder(indexed_chunks(bench), bench, bench.home / "adapted", adapt, progress)
+    adapted = bench.model_copy(update={"embed_model": report.out, "collection": "beir-adapted"})
+    indexed = index_source(source, adapted, progress)
+    return {"adapt": report.as_dict(), "index_seconds": round(indexed.seconds, 2),
+            "metrics": _score(HybridRetriever(adapted), data, judged, ("dense", "hybrid"), progress)}
+
+
 def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | None = None,
-                       max_queries: int | None = None) -> dict:
-    """Index the corpus in a fresh home with `settings`' retrieval knobs, then score every mode."""
+                       max_queries: int | None = None, adapt: AdaptParams | None = None) -> dict:
+    """Index the corpus in a fresh home with `settings`' retrieval knobs, then score every mode; with
+    `adapt`, also with the embedder adapted to the corpus (`citebot tune embedder`)."""
     from indexing.pipeline import index_source
     from indexing.retrieval import HybridRetriever
 
@@ -107,20 +138,13 @@ def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | 
         full = index_source(source, bench, progress)
         again = index_source(source, bench)
         retriever = HybridRetriever(bench)
-        chunks_depth = max(DEPTH * 3, 300)
-        results: dict[str, dict] = {}
-        for mode in MODES:
-            run = {}
-            for done, qid in enumerate(judged, 1):
-                run[qid] = _doc_ranking(retriever.retrieve(data.queries[qid], k=chunks_depth, mode=mode,
-                                                           candidates=chunks_depth))[:DEPTH]
-                progress(f"queries ({mode})", done, len(judged))
-            results[mode] = evaluate_run(run, {q: data.qrels[q] for q in judged})
+        results = _score(retriever, data, judged, MODES, progress)
         latencies = []
         for qid in judged:  # the bot's own call: top_k passages, default candidate depth
             started = time.perf_counter()
             retriever.retrieve(data.queries[qid])
             latencies.append((time.perf_counter() - started) * 1000)
+        adapted = _adapted_run(source, bench, data, judged, adapt, progress) if adapt else None
     embed_seconds = max(full.seconds, 1e-9)
     return {
         "dataset": data.name, "documents": len(data.corpus), "queries": len(judged),
@@ -135,4 +159,5 @@ def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | 
         "query_ms_p50": round(statistics.median(latencies), 1),
         "query_ms_p95": round(percentile(latencies, 95), 1),
         "metrics": results,
+        "adapted": adapted,
     }

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 from core.errors import CitebotError
 from core.settings import Settings
+from indexing.adaptation import model_key
 from indexing.sources.base import Indexed
 
 EMBED_MODEL_KEY = "citebot_embed_model"
@@ -52,7 +53,7 @@ def open_collection(settings: Settings, create: bool = True):
         return None
     if create:
         collection = client.get_or_create_collection(
-            settings.collection, metadata={"hnsw:space": "cosine", EMBED_MODEL_KEY: settings.embed_model})
+            settings.collection, metadata={"hnsw:space": "cosine", EMBED_MODEL_KEY: model_key(settings.embed_model)})
     else:
         collection = get_collection(client, settings.collection)
     return collection and check_embed_model(collection, settings)
@@ -62,10 +63,12 @@ def check_embed_model(collection, settings: Settings):
     """The collection, if its vectors come from CITEBOT_EMBED_MODEL: vectors of two models must never be
     mixed or compared. Collections made before the setting existed hold MiniLM vectors."""
     built = (collection.metadata or {}).get(EMBED_MODEL_KEY, "minilm")
-    if built != settings.embed_model:
+    if built != model_key(settings.embed_model):
+        back = ("point CITEBOT_EMBED_MODEL at that adapted model's folder" if built.startswith("adapted:")
+                else f"set CITEBOT_EMBED_MODEL={built}")
         raise CitebotError(f"The index {settings.collection!r} ({settings.where()}) was built with the {built} "
                            f"embedding model but CITEBOT_EMBED_MODEL={settings.embed_model}. Rebuild it with "
-                           f"`citebot index --rebuild`, or set CITEBOT_EMBED_MODEL={built}.")
+                           f"`citebot index --rebuild`, or {back}.")
     return collection
 
 

@@ -4,13 +4,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.answering.escalation import guard
+from bot.answering.extractive import extract_answer
 from bot.answering.pipeline import Answerer
 from bot.answering.router import decide_route
 from bot.answering.tracing import trace
 from core.db import get_engine
 from core.models import Answer, Escalation, RetrievedPassage
 from indexing.pipeline import index_paths
-from indexing.retrieval import HybridRetriever
+from indexing.retrieval import HybridRetriever, Passage
 
 
 @pytest.fixture
@@ -121,3 +122,20 @@ def test_non_english_questions_get_the_same_contract(answerer):
         assert result.to_json().keys() == english.keys()
         assert result.route in {"rag", "abstain", "escalate"} and result.audit_id
         assert all(s.citations for s in result.sentences), "whatever the language, no uncited sentence"
+
+
+def _passage(n: int, body: str, dense: float) -> Passage:
+    return Passage(chunk_id=f"c{n}", doc_id=f"d{n}", title=f"Page {n}", heading="", source=f"page{n}.md", url=None,
+                   text=body, score=dense, dense_score=dense, bm25_score=0.0)
+
+
+def test_extracts_quote_the_passage_about_the_question_not_only_one_that_echoes_its_words():
+    question = "How often are the backup tapes rotated?"
+    about = "A courier swaps the off-site tape set every Monday and brings last week's set back."
+    echo = "Backup tapes are rotated by hand when the lab drive jams."
+    relevant_first = extract_answer(question, [_passage(1, about, 0.62), _passage(2, echo, 0.30)], [0.5, 0.5], 0.277)
+    echo_first = extract_answer(question, [_passage(1, about, 0.30), _passage(2, echo, 0.62)], [0.5, 0.5], 0.277)
+    assert 0 in {e.passage_index for e in relevant_first}, "the passage retrieval ranked as about it is quoted"
+    assert {e.passage_index for e in echo_first} == {1}
+    echo_support = {e.score for e in relevant_first + echo_first if e.passage_index == 1}
+    assert len(echo_support) == 1 and echo_support.pop() <= 1.0, "support is the sentence's own match"

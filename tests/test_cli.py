@@ -63,6 +63,8 @@ def test_bad_inputs_fail_cleanly_and_lose_nothing(cli_env, indexed, home, tmp_pa
     bad_db = dict(cli_env, CITEBOT_DATABASE_URL="postgresql://::not-a-url")
     assert_clean_error(run(bad_db, "ask", "Where is the colour printer?"), "CITEBOT_DATABASE_URL")
     assert_clean_error(run(cli_env, "audit", "show", "doesnotexist"), "No answer")
+    assert_clean_error(run(dict(cli_env, CITEBOT_LLM="gpt"), "ask", "Where is the colour printer?"),
+                       "CITEBOT_LLM='gpt': Input should be 'local' or 'openai'")
 
     assert audit_rows(home) == before
     again = json.loads(run(cli_env, "index", str(tmp_path / "corpus"), "--json").stdout)

@@ -34,9 +34,29 @@ app.add_typer(tune_cmd.app, name="tune")
 app.add_typer(jobs_cmd.app, name="jobs")
 
 
+def _settings_error(exc) -> str:
+    """A pydantic error on the environment as the variables a user sets: CITEBOT_LLM, not `llm`."""
+    from core.settings import Settings
+
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        alias = Settings.model_fields[field].validation_alias if field in Settings.model_fields else None
+        name = alias.choices[0] if alias is not None else f"CITEBOT_{field.upper()}"
+        problems.append(f"{name}={error.get('input')!r}: {error['msg'].removeprefix('Value error, ')}")
+    return "bad setting: " + "; ".join(problems)
+
+
 def main() -> None:
+    from pydantic import ValidationError
+
     try:
         app()
+    except ValidationError as exc:
+        if exc.title != "Settings":
+            raise
+        sys.stderr.write(f"citebot: error: {_settings_error(exc)}\n")
+        sys.exit(2)
     except CitebotError as exc:
         sys.stderr.write(f"citebot: error: {exc}\n")
         sys.exit(exc.exit_code)

@@ -15,7 +15,8 @@ from bot.cli.context import settings_and_engine
 from bot.cli.output import console, err_console, print_json
 from core.errors import CitebotError
 
-app = typer.Typer(help="Fine-tune the escalation model (LoRA) on resolved threads and manage its adapters.",
+app = typer.Typer(help="Fine-tune the escalation model (LoRA) on resolved threads and manage its adapters; "
+                       "adapt the embedder to your docs.",
                   no_args_is_help=True)
 EXPORT_HELP = "A Slack export folder to read resolved threads from (repeatable); adds to CITEBOT_TUNE_EXPORTS."
 CHANNEL_HELP = "A Slack channel id whose resolved threads are read through the Web API (repeatable)."
@@ -213,3 +214,44 @@ def rollback() -> None:
     _, engine = settings_and_engine()
     previous = do_rollback(engine)
     console.print(f"rolled back; now serving {previous or 'the base model'}", highlight=False)
+
+
+@app.command("embedder")
+def embedder(
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for the adapted model (must not exist); default "
+                             "CITEBOT_HOME/embedders/<base>-adapted-<time>."),
+    epochs: int = typer.Option(1, "--epochs", min=1, max=20, help="Passes over the chunks (mpnet: ~25 min each "
+                               "per 600 chunks on 2 CPU cores, much less on a GPU)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Adapt the embedder (CITEBOT_EMBED_MODEL, or the base of an adapted one) to the indexed chunks, without
+    labelled questions: a sentence of a chunk learns to find its chunk among the others (inverse cloze task).
+
+    Writes a new model folder and changes nothing else: point CITEBOT_EMBED_MODEL at it and run
+    `citebot index --rebuild` (measure first with `citebot eval retrieval --beir DIR --adapt`).
+    """
+    from datetime import datetime
+
+    from bot.cli.output import stage_progress
+    from core.settings import get_settings
+    from indexing.adaptation import AdaptParams, adapt_embedder, base_of, indexed_chunks
+
+    settings = get_settings()
+    chunks = indexed_chunks(settings)
+    if out is None:
+        name = Path(base_of(settings.embed_model)).name
+        out = settings.home / "embedders" / f"{name}-adapted-{datetime.now():%Y%m%d-%H%M%S}"
+    params = AdaptParams(epochs=epochs)
+    if quiet or as_json:
+        report = adapt_embedder(chunks, settings, out, params)
+    else:
+        with stage_progress() as progress:
+            report = adapt_embedder(chunks, settings, out, params, progress)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(f"adapted {report.base} on {report.pairs_per_epoch} sentence→chunk pairs from {report.chunks} "
+                  f"chunks in {report.seconds:.0f} s ({report.steps} steps, loss {report.first_loss:.3f} → "
+                  f"{report.last_loss:.3f}); model in {report.out}\nto use it: CITEBOT_EMBED_MODEL={report.out} "
+                  "citebot index --rebuild", highlight=False, soft_wrap=True)
