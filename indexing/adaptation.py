@@ -7,8 +7,8 @@ chunk, and the other chunks of the batch are the wrong answers (in-batch negativ
 MultipleNegativesRanking loss of sentence-transformers). Only indexed text is used, never benchmark
 queries or judgements, so what the benchmark measures is what a team gets on its own corpus.
 
-On the Debian FAQ benchmark one epoch lifts all-mpnet-base-v2 from 0.771 to ~0.79 hybrid nDCG@10; for
-MiniLM the gain is small and noisy, so adapting is an opt-in step (`citebot tune embedder`) whose
+On the Debian FAQ benchmark one epoch lifts all-mpnet-base-v2 from 0.771 to 0.799 hybrid nDCG@10; for
+MiniLM the gain is small (0.745 to 0.751), so adapting is an opt-in step (`citebot tune embedder`) whose
 result is just another embedding model folder (`CITEBOT_EMBED_MODEL=/that/folder`).
 """
 
