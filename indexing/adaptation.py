@@ -133,7 +133,8 @@ def adapt_embedder(chunks: list[str], settings: Settings, out: Path, params: Ada
     params = params or AdaptParams()
     progress = progress or (lambda *_: None)
     rng = random.Random(params.seed)
-    if len(ict_pairs(chunks, random.Random(params.seed))) < MIN_PAIRS:
+    epochs_pairs = [ict_pairs(chunks, rng) for _ in range(params.epochs)]
+    if len(epochs_pairs[0]) < MIN_PAIRS:
         raise CitebotError(f"Only {len(chunks)} chunks with too few whole sentences: adapting needs at least "
                            f"{MIN_PAIRS} chunks with sentences of {MIN_WORDS}+ words. Index more documents first.")
     out = Path(out)
@@ -148,7 +149,6 @@ def adapt_embedder(chunks: list[str], settings: Settings, out: Path, params: Ada
     # few at a time, so a batch of 32 long chunks fits in ~5 GB (mpnet) instead of ~20 GB.
     loss_fn = CachedMultipleNegativesRankingLoss(model, scale=params.scale, mini_batch_size=MINI_BATCH)
     optimizer = torch.optim.AdamW(model.parameters(), lr=params.learning_rate)
-    epochs_pairs = [ict_pairs(chunks, rng) for _ in range(params.epochs)]
     total = sum((len(p) + params.batch_size - 1) // params.batch_size for p in epochs_pairs)
     warmup = max(1, total // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
