@@ -78,22 +78,24 @@ def ict_pairs(chunks: list[str], rng: random.Random) -> list[tuple[str, str]]:
     return pairs
 
 
+def _manifest(model: str) -> dict | None:
+    """The manifest `adapt_embedder` wrote into an adapted model's folder; None for any other model."""
+    path = Path(model) / MANIFEST
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
 def base_of(model: str) -> str:
     """The stock model an embedding model derives from: adapting an adapted model starts again from its
     base, so re-adapting after the docs changed never compounds earlier training."""
-    manifest = Path(model) / MANIFEST
-    if manifest.is_file():
-        return json.loads(manifest.read_text(encoding="utf-8"))["base"]
-    return model
+    manifest = _manifest(model)
+    return manifest["base"] if manifest else model
 
 
 def model_key(model: str) -> str:
     """What an index records as its embedding model: the name of a stock model, or the weights
     fingerprint of an adapted one (two adaptations never share a key, so their vectors never mix)."""
-    manifest = Path(model) / MANIFEST
-    if model in ("minilm", "mpnet") or not manifest.is_file():
-        return model
-    return "adapted:" + json.loads(manifest.read_text(encoding="utf-8"))["fingerprint"]
+    manifest = None if model in ("minilm", "mpnet") else _manifest(model)
+    return "adapted:" + manifest["fingerprint"] if manifest else model
 
 
 def indexed_chunks(settings: Settings) -> list[str]:
@@ -146,7 +148,7 @@ def adapt_embedder(chunks: list[str], settings: Settings, out: Path, params: Ada
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model = SentenceTransformer(str(model_dir(base, settings.model_cache_dir)), device=device)
     # Cached: embeddings of the whole batch are computed without gradients first, then re-computed a
-    # few at a time, so a batch of 32 long chunks fits in ~5 GB (mpnet) instead of ~20 GB.
+    # few at a time, so a batch of 32 long chunks peaks at ~8 GB (mpnet) instead of over 23 GB.
     loss_fn = CachedMultipleNegativesRankingLoss(model, scale=params.scale, mini_batch_size=MINI_BATCH)
     optimizer = torch.optim.AdamW(model.parameters(), lr=params.learning_rate)
     total = sum((len(p) + params.batch_size - 1) // params.batch_size for p in epochs_pairs)

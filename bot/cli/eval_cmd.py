@@ -27,7 +27,7 @@ def retrieval(
                                     "an adapted model's folder) for this run."),
     adapt: bool = typer.Option(False, "--adapt", help="Then adapt the embedder to the corpus as `citebot tune "
                                "embedder` does (queries and judgements unused) and score dense and hybrid again. "
-                               "mpnet: ~12 min per epoch on 2 CPU cores."),
+                               "mpnet: ~25 min per epoch on 2 CPU cores."),
     adapt_epochs: int = typer.Option(1, "--adapt-epochs", min=1, max=20, help="Epochs of adaptation."),
 ) -> None:
     """Index a BEIR corpus with the real pipeline and report nDCG@10, Recall@100 and MRR@10 for BM25
