@@ -4,7 +4,7 @@ Fusion is a convex combination `w·cosine + (1-w)·bm25/max_bm25`, not reciproca
 Debian FAQ benchmark plain RRF loses to dense alone (0.665 vs 0.699 nDCG@10) because it throws away
 how much better the first hit is than the tenth; the score combination keeps it (see README,
 "Retrieval quality"). Neither part depends on how many candidates were fetched, so the benchmark
-(deep lists) and the bot (top 5) rank the same way.
+(deep lists) and the bot (top CITEBOT_TOP_K) rank the same way.
 
 Each passage keeps its dense cosine similarity next to the fused score: the fused score ranks, the
 similarity is what the answer step compares with a threshold to decide "nothing relevant found".

@@ -28,9 +28,11 @@ def small_set(tmp_path):
 
 
 def test_eval_answers_reports_quality_and_leaves_the_users_data_alone(cli_env, small_set, corpus, home):
-    proc = run(cli_env, "eval", "answers", "--set", str(small_set), "--docs", str(corpus), "--json")
+    proc = run({**cli_env, "CITEBOT_TOP_K": "3"}, "eval", "answers", "--set", str(small_set), "--docs", str(corpus),
+               "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
+    assert (result["embed_model"], result["top_k"]) == ("minilm", 3), "the report says what it measured"
     assert (result["questions"], result["answerable"], result["unanswerable"]) == (6, 3, 2)
     assert result["answered_with_right_source"] == 1.0 and result["citation_precision"] == 1.0
     assert result["unanswerable_not_answered"] == 1.0 and result["routing_accuracy"] == 1.0

@@ -106,6 +106,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
     answerable = [r for r in rows if r["answerable"] and not r["needs_person"]]
     unanswerable = [r for r in rows if not r["answerable"]]
     return {
+        "embed_model": settings.embed_model, "top_k": settings.top_k,  # the numbers depend on both
         "questions": len(rows), "answerable": len(answerable), "unanswerable": len(unanswerable),
         "citation_precision": round(good_pairs / pairs, 3) if pairs else None,
         "citation_recall": _mean(r["gold_recall"] for r in answerable),
