@@ -63,10 +63,11 @@ def record_answer(engine: Engine, result: AnswerResult, user: str | None, channe
         "completion_tokens": result.completion_tokens,
         "retrieve_ms": result.latency_ms.get("retrieve", 0.0), "generate_ms": result.latency_ms.get("generate", 0.0),
         "total_ms": result.latency_ms.get("total", 0.0), "error": redact(result.error, redact_emails),
-        "passages": [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "chunk_id": p.chunk_id,
+        "passages": [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score,
+                      "relevance": result.relevance_of(i), "chunk_id": p.chunk_id,
                       "source": p.source, "title": p.title, "url": p.url, "cited": p.chunk_id in numbers,
                       "citation": numbers.get(p.chunk_id), "text": redact(p.text, redact_emails)}
-                     for p in result.passages],
+                     for i, p in enumerate(result.passages)],
         "sentences": [{"position": i, "text": redact(sentence.text, redact_emails),
                        "citations": ",".join(map(str, sentence.citations)), "support": sentence.support}
                       for i, sentence in enumerate(result.sentences)],

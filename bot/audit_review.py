@@ -67,6 +67,12 @@ def count_answers(engine: Engine, filters: Filters) -> int:
         return session.scalar(_filtered(select(func.count(Answer.id)), filters))
 
 
+def best_score(row: Answer) -> float:
+    """The best relevance the router compared with its thresholds; rows written before relevance was
+    recorded fall back to the retrieval similarity (the same number with the default embedder)."""
+    return max((p.relevance if p.relevance is not None else p.dense_score or 0.0 for p in row.passages), default=0.0)
+
+
 def export_row(row: Answer) -> dict:
     """One flat record per answer, the same for CSV and JSONL."""
     verdicts = Counter(f.verdict for f in row.feedback)
@@ -75,7 +81,7 @@ def export_row(row: Answer) -> dict:
             "route": row.route, "route_reason": row.route_reason, "model": row.model,
             "adapter_version": row.adapter_version, "retrieve_ms": row.retrieve_ms, "generate_ms": row.generate_ms,
             "total_ms": row.total_ms, "cited_sources": " | ".join(p.url or p.source for p in row.passages if p.cited),
-            "best_score": max((p.dense_score or 0.0 for p in row.passages), default=0.0),
+            "best_score": best_score(row),
             "helpful": verdicts["helpful"], "not_helpful": verdicts["not_helpful"],
             "escalated": verdicts["escalated"], "error": row.error}
 

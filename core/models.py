@@ -73,7 +73,8 @@ class RetrievedPassage(Base):
     answer_id: Mapped[str] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), index=True)
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
-    dense_score: Mapped[float | None] = mapped_column(Float)
+    dense_score: Mapped[float | None] = mapped_column(Float)  # the retrieval model's cosine similarity
+    relevance: Mapped[float | None] = mapped_column(Float)  # the router's score, compared with the thresholds
     chunk_id: Mapped[str] = mapped_column(String(255))
     source: Mapped[str] = mapped_column(Text)
     title: Mapped[str] = mapped_column(Text, default="")

@@ -59,6 +59,8 @@ def test_each_ask_writes_one_audit_row_with_its_passages(answerer, settings):
     assert row.total_ms > 0 and row.model.startswith("extractive:")
     assert [p.rank for p in passages] == list(range(1, len(result.passages) + 1))
     assert {p.chunk_id for p in passages if p.cited} == {c.chunk_id for c in result.citations}
+    relevance = [p.relevance for p in passages]
+    assert relevance == result.relevance and f"{max(relevance):.3f}" in row.route_reason, "the score routing compared"
 
 
 def test_requests_for_access_escalate_even_when_docs_match(settings, corpus):

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.answering.pipeline import Answerer
 from bot.audit import get_answer, record_feedback
-from bot.audit_review import EXPIRED, apply_retention, delete_user, user_answers
+from bot.audit_review import EXPIRED, apply_retention, best_score, delete_user, user_answers
 from bot.retention import RetentionJob
 from core.db import session_scope
 from core.models import Answer, Feedback
@@ -55,3 +55,16 @@ def test_the_running_bot_applies_retention_by_itself(settings, corpus):
     row = get_answer(engine, old)
     assert row.question == EXPIRED and all(p.text is None for p in row.passages)
     assert get_answer(engine, new).question == "Where is the colour printer?"
+
+
+def test_best_score_is_the_routers_relevance_and_falls_back_to_similarity_on_old_rows(settings, corpus):
+    engine, old, _ = _answered(settings, corpus)
+    with session_scope(engine) as session:  # as with mpnet: retrieval similarity and router score differ
+        for passage in session.get(Answer, old).passages:
+            passage.dense_score, passage.relevance = 0.9, passage.relevance / 2
+        halves = [p.relevance for p in session.get(Answer, old).passages]
+    assert best_score(get_answer(engine, old)) == max(halves) < 0.9
+    with session_scope(engine) as session:  # a row written before relevance was recorded
+        for passage in session.get(Answer, old).passages:
+            passage.relevance = None
+    assert best_score(get_answer(engine, old)) == 0.9

@@ -107,7 +107,8 @@ class Answerer:
             decision = RouteDecision("escalate", "the user was unhappy with an earlier answer in this thread",
                                      decision.scores)
         result = AnswerResult(question=question, answer="", route=decision.route,
-                              route_reason=decision.reason, model="", passages=passages, workspace=workspace)
+                              route_reason=decision.reason, model="", passages=passages, workspace=workspace,
+                              relevance=decision.scores)
         if decision.route == "rag":
             self._answer(result, question, passages, decision.scores)
         elif decision.route == "abstain":

@@ -35,6 +35,7 @@ class AnswerResult:
     citations: list[Citation] = field(default_factory=list)
     sentences: list[Sentence] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
+    relevance: list[float] = field(default_factory=list)  # the router's score of each passage (MiniLM similarity)
     latency_ms: dict[str, float] = field(default_factory=dict)
     audit_id: str = ""
     error: str | None = None
@@ -42,6 +43,9 @@ class AnswerResult:
     workspace: str | None = None  # Slack team id
     prompt_tokens: int | None = None  # model tokens in and out; None when no model wrote anything
     completion_tokens: int | None = None
+
+    def relevance_of(self, index: int) -> float | None:
+        return self.relevance[index] if index < len(self.relevance) else None
 
     def to_json(self) -> dict:
         """The `citebot ask --json` contract (keep stable; add keys, never rename)."""
@@ -58,5 +62,6 @@ class AnswerResult:
             "tokens": {"prompt": self.prompt_tokens, "completion": self.completion_tokens},
             "latency_ms": {k: round(v, 1) for k, v in self.latency_ms.items()},
             "retrieved": [{"rank": p.rank, "title": p.title, "heading": p.heading, "source": p.source,
-                           "score": p.score, "dense_score": p.dense_score} for p in self.passages],
+                           "score": p.score, "dense_score": p.dense_score, "relevance": self.relevance_of(i)}
+                          for i, p in enumerate(self.passages)],
         }

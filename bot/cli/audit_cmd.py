@@ -23,7 +23,8 @@ def _row_json(row, with_passages: bool = False) -> dict:
             "latency_ms": {"retrieve": row.retrieve_ms, "generate": row.generate_ms, "total": row.total_ms},
             "error": row.error}
     if with_passages:
-        data["passages"] = [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score, "title": p.title,
+        data["passages"] = [{"rank": p.rank, "score": p.score, "dense_score": p.dense_score,
+                             "relevance": p.relevance, "title": p.title,
                              "source": p.source, "url": p.url, "chunk_id": p.chunk_id, "cited": p.cited}
                             for p in row.passages]
         data["sentences"] = [{"text": s.text, "citations": [int(n) for n in s.citations.split(",") if n],
@@ -69,7 +70,8 @@ def show(audit_id: str = typer.Argument(..., help="The audit id printed with the
     console.print(f"Q: {escape(row.question)}\nA: {escape(row.answer)}", highlight=False)
     for p in row.passages:
         mark = "cited" if p.cited else "     "
-        console.print(f"  #{p.rank} {mark} score={p.score:.4f} dense={p.dense_score or 0:.3f} "
+        relevance = "" if p.relevance is None else f" relevance={p.relevance:.3f}"
+        console.print(f"  #{p.rank} {mark} score={p.score:.4f} dense={p.dense_score or 0:.3f}{relevance} "
                       f"{escape(p.title)} — {escape(p.url or p.source)}", highlight=False)
 
 

@@ -21,6 +21,7 @@ class PassageView:
     url: str | None
     score: float
     dense_score: float | None
+    relevance: float | None  # the router's score, on the thresholds' scale
     cited: bool
     number: int | None  # its [n] in the answer, when cited
     heading: str  # the heading path the chunk sits under ("Parking > Bicycle parking")
@@ -41,5 +42,5 @@ def passage_views(row) -> list[PassageView]:
             best = max(range(len(pieces)), key=lambda i: lexical_overlap(sentence.text, pieces[i][0]))
             pieces[best][1].append(sentence.position)
         views.append(PassageView(passage.rank, passage.title, passage.source, passage.url, passage.score,
-                                 passage.dense_score, passage.cited, n, heading, pieces))
+                                 passage.dense_score, passage.relevance, passage.cited, n, heading, pieces))
     return views
