@@ -7,7 +7,8 @@ how much better the first hit is than the tenth; the score combination keeps it 
 (deep lists) and the bot (top CITEBOT_TOP_K) rank the same way.
 
 Each passage keeps its dense cosine similarity next to the fused score: the fused score ranks, the
-similarity is what the answer step compares with a threshold to decide "nothing relevant found".
+similarity (with the default MiniLM embedder) is what the router compares with its thresholds to decide
+"nothing relevant found".
 """
 
 from __future__ import annotations

@@ -133,7 +133,8 @@ def answers(
             return
         with stage_progress(10) as progress:
             result = evaluate_answers(items, settings, progress)
-    for key in ("embed_model", "top_k", "questions", "answerable", "unanswerable", "citation_precision", "citation_recall", "answer_rate",
+    for key in ("embed_model", "top_k", "questions", "answerable", "unanswerable", "citation_precision",
+                "citation_recall", "answer_rate",
                 "answered_with_right_source", "unanswerable_not_answered", "unanswerable_abstained",
                 "unanswerable_escalated", "routing_accuracy", "escalation_generate_ms_p50",
                 "escalation_first_token_ms_p50"):
