@@ -229,7 +229,9 @@ def embedder(
     labelled questions: a sentence of a chunk learns to find its chunk among the others (inverse cloze task).
 
     Writes a new model folder and changes nothing else: point CITEBOT_EMBED_MODEL at it and run
-    `citebot index --rebuild` (measure first with `citebot eval retrieval --beir DIR --adapt`).
+    `citebot index --rebuild`. Measure first: `citebot eval retrieval --beir DIR --adapt` for ranking, and
+    `citebot eval answers --set QUESTIONS --docs DOCS` with CITEBOT_EMBED_MODEL set to the folder, as a gain on
+    the docs' own phrasing need not carry over to how people ask (README, "Retrieval quality").
     """
     from datetime import datetime
 
