@@ -183,9 +183,12 @@ class Settings(BaseSettings):
         return self.chroma_url or str(self.chroma_path)
 
 
+STOCK_EMBED_MODELS = ("minilm", "mpnet")  # shipped on PyPI; any other CITEBOT_EMBED_MODEL is a folder
+
+
 def embed_model_name(value: str) -> str:
     """`minilm`, `mpnet`, or the absolute path of a sentence-transformers folder (an adapted embedder)."""
-    if value in ("minilm", "mpnet"):
+    if value in STOCK_EMBED_MODELS:
         return value
     folder = Path(value).expanduser()
     if not (folder / "modules.json").is_file():

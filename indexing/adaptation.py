@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import STOCK_EMBED_MODELS, Settings
 from indexing.sources.base import ProgressFn
 
 MANIFEST = "citebot_adapted.json"
@@ -94,7 +94,7 @@ def base_of(model: str) -> str:
 def model_key(model: str) -> str:
     """What an index records as its embedding model: the name of a stock model, or the weights
     fingerprint of an adapted one (two adaptations never share a key, so their vectors never mix)."""
-    manifest = None if model in ("minilm", "mpnet") else _manifest(model)
+    manifest = None if model in STOCK_EMBED_MODELS else _manifest(model)
     return "adapted:" + manifest["fingerprint"] if manifest else model
 
 

@@ -60,8 +60,9 @@ def retrieval(
                         f"{result['embed_model']} embeddings")
     for column in ("retrieval", "nDCG@10", "Recall@100", "MRR@10"):
         table.add_column(column, justify="right" if column != "retrieval" else "left")
-    rows = [(mode, metrics) for mode, metrics in result["metrics"].items()]
-    rows += [(f"{mode}, adapted", metrics) for mode, metrics in (result["adapted"] or {"metrics": {}})["metrics"].items()]
+    rows = list(result["metrics"].items())
+    if result["adapted"]:
+        rows += [(f"{mode}, adapted", metrics) for mode, metrics in result["adapted"]["metrics"].items()]
     for mode, metrics in rows:
         label = mode.replace("hybrid", f"hybrid (dense weight {result['dense_weight']})")
         table.add_row(label, f"{metrics['ndcg@10']:.3f}", f"{metrics['recall@100']:.3f}", f"{metrics['mrr@10']:.3f}")
