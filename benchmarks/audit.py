@@ -26,7 +26,7 @@ ROUTES = ["rag"] * 7 + ["abstain", "escalate", "escalate"]
 
 
 def _result(i: int):
-    from bot.answering.result import AnswerResult, Citation, Sentence
+    from answering.result import AnswerResult, Citation, Sentence
     from indexing.retrieval import Passage
 
     passages = [Passage(chunk_id=f"doc{i % 97}:{k}", doc_id=f"doc{i % 97}", text=f"Heading\nBody {k} " * 40,
@@ -81,8 +81,8 @@ def _spool_replay(engine, folder: Path, count: int) -> dict:
     """Answers written while the database is unreachable, then replayed: all arrive, none twice."""
     from sqlalchemy import func, select
 
-    from bot.audit import record_answer
-    from bot.audit_spool import AuditSpool
+    from audit.log import record_answer
+    from audit.spool import AuditSpool
     from core.db import get_engine
     from core.models import Answer
 
@@ -115,12 +115,14 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    from bot.audit import record_answer
-    from bot.audit_review import EXPORT_COLUMNS, Filters, export_row, find_answers
-    from bot.review.app import ReviewApp
-    from bot.review.auth import TokenAuth
-    from core.db import ensure_schema, get_engine
+    from audit.log import record_answer
+    from audit.queries import Filters, find_answers
+    from audit.serialize import EXPORT_COLUMNS, export_row
+    from core.db import get_engine
     from indexing.metrics import percentile
+    from migrations.schema import ensure_schema
+    from review.app import ReviewApp
+    from review.auth import TokenAuth
 
     folder = Path(tempfile.mkdtemp(prefix="citebot-audit-bench-"))
     engine = get_engine(args.database_url or f"sqlite:///{folder / 'audit.db'}")

@@ -179,7 +179,7 @@ class Cluster:
 
     def wait_answers(self, sent: list[tuple[str, float, bool]], timeout: float = 900) -> list[float]:
         """Seconds from each question to its final answer (the progress message edited into it)."""
-        from bot.slack.answers import PROGRESS_TEXT
+        from bot.answers import PROGRESS_TEXT
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

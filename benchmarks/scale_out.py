@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from benchmarks.cluster import CHANNEL, Cluster
-from bot.demo import HANDBOOK_DIR, HANDBOOK_SET
-from bot.slack.emulator import SlackEmulator
 from core.settings import Settings
+from demo import HANDBOOK_DIR, HANDBOOK_SET
+from emulator.slack import SlackEmulator
 from indexing.metrics import percentile
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -78,8 +78,8 @@ def run(mode: str, args, root: Path) -> dict:
             with cluster:
                 from sqlalchemy import create_engine
 
-                from bot.jobs.records import get_job
-                from bot.jobs.runner import JobRunner
+                from jobs.records import get_job
+                from jobs.runner import JobRunner
 
                 settings = Settings(home=root / "client", database_url=url, broker_url=cluster.broker_url,
                                     redis_url=cluster.redis_url, chroma_url=cluster.chroma_url, queue=cluster.queue,

@@ -23,11 +23,11 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.demo import DEMO_QUESTIONS, HANDBOOK_DIR
 from core.settings import Settings
+from demo import DEMO_QUESTIONS, HANDBOOK_DIR
+from emulator.slack import SlackEmulator
 from indexing.metrics import percentile
 from indexing.pipeline import index_paths
-from bot.slack.emulator import SlackEmulator
 
 QUESTIONS = [*DEMO_QUESTIONS[:2], "How long are database backups kept?", "Who writes the status page updates?",
              "How do I get VPN access?", "When is the deploy freeze?"]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 
 def build_examples(examples: int, out: Path):
+    from benchmarks.sample_threads import generate, write_export
     from tuning.dataset import build_dataset
-    from tuning.sample_threads import generate, write_export
     from tuning.threads import from_export
 
     write_export(generate(int(examples * 1.45)), out / "export")
@@ -94,7 +94,8 @@ def main() -> None:
 
 def _evaluate_and_swap(home: Path, data, settings) -> dict:
     """Base vs tuned on held-out threads, then the hot swap as the bot does it."""
-    from core.db import ensure_schema, get_engine
+    from core.db import get_engine
+    from migrations.schema import ensure_schema
     from tuning import registry
     from tuning.run import evaluate_adapter
     from tuning.serving import EscalationModel

@@ -15,8 +15,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.demo import HANDBOOK_DIR
 from core.settings import Settings
+from demo import HANDBOOK_DIR
 from indexing.pipeline import index_paths
 from indexing.retrieval import HybridRetriever
 
@@ -28,7 +28,7 @@ def main() -> None:
         settings = Settings(home=Path(tmp) / "home")
         index_paths([docs], settings)
         retriever = HybridRetriever(settings)
-        retriever.retrieve("warm up")
+        retriever.search("warm up")
         page = sorted(docs.glob("*.md"))[0]
         timings = []
         for n in range(5):
@@ -36,7 +36,7 @@ def main() -> None:
             page.write_text(page.read_text() + f"\n\n## Badge reader {n}\n\n{fact}\n")
             started = time.perf_counter()
             summary = index_paths([page], settings)
-            hit = retriever.retrieve(f"Where is the zebra{n} badge reader?")[0]
+            hit = retriever.search(f"Where is the zebra{n} badge reader?")[0]
             timings.append(time.perf_counter() - started)
             assert summary.updated == 1 and f"zebra{n}" in hit.text, hit.text
         print(f"edited page searchable after {statistics.median(timings):.3f} s median, "

@@ -1,4 +1,5 @@
-"""Shared foundation of citebot: settings, SQL models and database access.
+"""Shared foundation of citebot: settings, SQL models, database engines, and the one helper for each
+cross-cutting job (sentence splitting, vector math, dates, the Slack Web API client).
 
-`bot`, `indexing` and `tuning` all depend on this package; it depends on none of them.
+Every other package may depend on this one; it depends on none of them (see `[tool.importlinter]`).
 """

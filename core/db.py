@@ -1,4 +1,4 @@
-"""Database access: engines from URLs, Alembic upgrades, and sessions.
+"""Database access: engines from URLs and sessions (schema upgrades live in `migrations.schema`).
 
 The audit log must work on SQLite (the laptop default) and PostgreSQL (production) with the same
 code; URL problems are turned into messages that say how to fix the URL.
@@ -73,75 +73,10 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-def _alembic_config(engine: Engine):
-    from alembic.config import Config
-
-    import migrations
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
-    cfg.attributes["engine"] = engine
-    return cfg
-
-
-def _unreachable(exc: OperationalError) -> CitebotError:
+def unreachable(exc: OperationalError) -> CitebotError:
     reason = " ".join(str(exc.orig).split())  # drivers add hint lines; one line reads better
     return CitebotError(f"Cannot reach the audit database: {reason}. Check CITEBOT_DATABASE_URL.")
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`; raises CitebotError if the database cannot be reached."""
-    from alembic import command
-
-    try:
-        with engine.begin() as connection:
-            cfg = _alembic_config(engine)
-            cfg.attributes["connection"] = connection
-            command.upgrade(cfg, revision)
-    except OperationalError as exc:
-        raise _unreachable(exc) from None
-
-
-def downgrade(engine: Engine, revision: str) -> None:
-    from alembic import command
-
-    with engine.begin() as connection:
-        cfg = _alembic_config(engine)
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-
-
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
-    import migrations
-
-    return ScriptDirectory(str(Path(migrations.__file__).parent)).get_current_head()
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Upgrade on first use so `ask`/`serve` work without a separate `db upgrade` step."""
-    try:
-        if current_revision(engine) == head_revision():
-            return
-    except OperationalError as exc:
-        raise _unreachable(exc) from None
-    upgrade(engine)
-
-
 def table_names(engine: Engine) -> list[str]:
     return sorted(inspect(engine).get_table_names())
-
-
-def migrated_engine(url: str) -> Engine:
-    """The engine for `url` with its schema brought up to date: what every command reading the log needs."""
-    engine = get_engine(url)
-    ensure_schema(engine)
-    return engine

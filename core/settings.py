@@ -7,9 +7,10 @@ settings, `OPENAI_*` and `SLACK_*` with the names those platforms' own tools use
 from __future__ import annotations
 
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,12 +39,21 @@ class Settings(BaseSettings):
                                      "all homes because it derives from the installed package. "
                                      "Default ~/.cache/citebot.")
 
-    llm: Literal["local", "openai"] = Field("local")
+    llm: str = Field("local", description="Who writes generative answers: local (the small offline model), "
+                     "openai, openai-like (any OpenAI-compatible server), azure, or `package.module:ClassName` "
+                     "of any LlamaIndex LLM integration installed.")
     llm_model: str = Field("gpt-4o-mini",
-                           description="Model name for the openai backend.")
+                           description="Model name given to the CITEBOT_LLM integration.")
+    llm_options: dict[str, Any] = Field(default_factory=dict, description="JSON object of extra arguments for "
+                                        "the CITEBOT_LLM integration's constructor, e.g. {\"context_window\": "
+                                        "8192} or Azure's {\"engine\": ..., \"azure_endpoint\": ..., "
+                                        "\"api_version\": ...}.")
     answer_style: Literal["auto", "extractive", "generative"] = Field(
         "auto",
-        description="auto: extractive with the small local model, generative with an OpenAI-compatible one.")
+        description="auto: extractive with the small local model, generative with any other CITEBOT_LLM.")
+    postprocessors: list[dict[str, Any]] = Field(
+        default_factory=list, description="JSON list of LlamaIndex node postprocessors run on the retrieved "
+        "passages before routing, e.g. [{\"class\": \"package.module:Reranker\", \"top_n\": 8}].")
     openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before a call to the openai backend gives up.")
@@ -110,9 +120,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line "
                                                 "(for log shippers), with audit and job ids as fields.")
 
-    escalation_llm: Literal["local", "openai"] = Field(
+    escalation_llm: str = Field(
         "local", description="Who writes escalation replies: the local small model with the promoted LoRA "
-        "adapter, or an OpenAI-compatible server (vLLM with --enable-lora serving that adapter).")
+        "adapter, or any CITEBOT_LLM backend serving it (openai: vLLM with --enable-lora serving that adapter).")
     escalation_model: str = Field("citebot-escalation", description="Model name of the escalation adapter on "
                                   "the OpenAI-compatible server (vLLM's --lora-modules NAME=PATH).")
     adapter_poll_seconds: float = Field(10.0, ge=0.0, description="How often the bot checks for a newly "
@@ -132,6 +142,13 @@ class Settings(BaseSettings):
     tune_eval_samples: int = Field(20, ge=1, description="Held-out threads to generate replies for "
                                    "in the behaviour checks.")
     tune_scrub_names: bool = Field(True, description="Replace people's names and @mentions in training data.")
+
+    @field_validator("llm", "escalation_llm")
+    @classmethod
+    def _known_llm(cls, value: str) -> str:
+        if value in LLM_BACKENDS or _IMPORT_PATH.fullmatch(value):
+            return value
+        raise ValueError(f"use one of {', '.join(LLM_BACKENDS)} or a LlamaIndex LLM class as package.module:Name")
 
     @field_validator("embed_model")
     @classmethod
@@ -183,6 +200,8 @@ class Settings(BaseSettings):
         return self.chroma_url or str(self.chroma_path)
 
 
+LLM_BACKENDS = ("local", "openai", "openai-like", "azure")
+_IMPORT_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
 STOCK_EMBED_MODELS = ("minilm", "mpnet")  # shipped on PyPI; any other CITEBOT_EMBED_MODEL is a folder
 
 

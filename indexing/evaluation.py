@@ -100,7 +100,7 @@ def _score(retriever, data: BeirData, judged: list[str], modes: tuple[str, ...],
     for mode in modes:
         run = {}
         for done, qid in enumerate(judged, 1):
-            run[qid] = _doc_ranking(retriever.retrieve(data.queries[qid], k=chunks_depth, mode=mode,
+            run[qid] = _doc_ranking(retriever.search(data.queries[qid], k=chunks_depth, mode=mode,
                                                        candidates=chunks_depth))[:DEPTH]
             progress(f"queries ({mode})", done, len(judged))
         results[mode] = evaluate_run(run, {q: data.qrels[q] for q in judged})
@@ -142,7 +142,7 @@ def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | 
         latencies = []
         for qid in judged:  # the bot's own call: top_k passages, default candidate depth
             started = time.perf_counter()
-            retriever.retrieve(data.queries[qid])
+            retriever.search(data.queries[qid])
             latencies.append((time.perf_counter() - started) * 1000)
         adapted = _adapted_run(source, bench, data, judged, adapt, progress) if adapt else None
     embed_seconds = max(full.seconds, 1e-9)

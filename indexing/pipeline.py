@@ -17,7 +17,7 @@ from pathlib import Path
 from core.settings import Settings
 from indexing.chunking import Chunk, chunk_document
 from indexing.documents import Skipped, SourceDocument
-from indexing.retrieval import mark_index_changed
+from indexing.retrieval import mark_index_changed, save_bm25
 from indexing.sources.base import Harvest, ProgressFn, Source
 from indexing.sources.files import FileSource
 from indexing.store import manifest, open_collection
@@ -63,7 +63,7 @@ def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, pr
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from indexing.embedder import get_embedder
+    from indexing.embedder import get_embedder, prepare
 
     nodes = []
     for done, doc in enumerate(docs, 1):
@@ -80,6 +80,7 @@ def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, pr
                                   relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc.doc_id)}))
     if not nodes:
         return 0
+    prepare(settings)  # torch-free query encoders, exported while indexing (once per model)
     pipeline = IngestionPipeline(transformations=[get_embedder(settings)],
                                  vector_store=ChromaVectorStore(chroma_collection=collection))
     for start in range(0, len(nodes), EMBED_BATCH):
@@ -133,6 +134,7 @@ def index_source(source: Source, settings: Settings, progress: ProgressFn | None
         collection.delete(ids=stale_chunks[start:start + 500])
     if changed or stale_chunks:
         mark_index_changed(collection)
+        save_bm25(settings, collection)
     summary.chunks_total = collection.count()
     summary.seconds = time.perf_counter() - started
     return summary

@@ -9,6 +9,10 @@ how much better the first hit is than the tenth; the score combination keeps it 
 Each passage keeps its dense cosine similarity next to the fused score: the fused score ranks, the
 similarity (with the default MiniLM embedder) is what the router compares with its thresholds to decide
 "nothing relevant found".
+
+`HybridRetriever` is a LlamaIndex `BaseRetriever`: `retrieve()` gives scored nodes to anything built
+on LlamaIndex (node postprocessors such as a reranker, query engines); `search()` gives the same hits
+as `Passage` records, which the router, composer, tracer and audit log read.
 """
 
 from __future__ import annotations
@@ -16,13 +20,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
+
 from core.settings import Settings
-from indexing.store import check_embed_model, get_collection, open_client
+from core.vectors import cosine
+from indexing.lexical import Bm25Index
+from indexing.store import bm25_folder, check_embed_model, get_collection, open_client
 
 CANDIDATES = 30
-BM25_K1, BM25_B = 1.5, 0.9  # tuned on the benchmark (defaults 1.2/0.75 give 0.507 vs 0.514 with stemming)
 _VERSION_KEY = "citebot_version"
 VERSION_RECHECK_SECONDS = 2.0  # an edit made by another process is searchable (BM25 too) within this
+_PASSAGE_FIELDS = ("doc_id", "title", "heading", "source", "url", "dense_score", "bm25_score", "rank", "access",
+                   "channel_id", "source_id")
 
 
 @dataclass
@@ -47,6 +57,22 @@ class Passage:
         """The text without the heading-path line that chunking prepends."""
         return self.text.split("\n", 1)[1] if "\n" in self.text else self.text
 
+    def to_node(self) -> NodeWithScore:
+        """The passage as LlamaIndex sees it: a text node scored by the fused score."""
+        metadata = {name: getattr(self, name) for name in _PASSAGE_FIELDS}
+        return NodeWithScore(node=TextNode(id_=self.chunk_id, text=self.text, metadata=metadata), score=self.score)
+
+    @classmethod
+    def from_node(cls, hit: NodeWithScore, rank: int) -> Passage:
+        """Back from a node, after postprocessors may have reordered, rescored or dropped hits; the
+        dense similarity the router compares stays what retrieval measured."""
+        m = hit.node.metadata
+        return cls(chunk_id=hit.node.node_id, doc_id=m.get("doc_id", ""), title=m.get("title", ""),
+                   heading=m.get("heading", ""), source=m.get("source", ""), url=m.get("url"),
+                   text=hit.node.get_content(), score=round(hit.score or 0.0, 6),
+                   dense_score=m.get("dense_score", 0.0), bm25_score=m.get("bm25_score", 0.0), rank=rank,
+                   access=m.get("access", "public"), channel_id=m.get("channel_id"), source_id=m.get("source_id", ""))
+
 
 def mark_index_changed(collection) -> None:
     """Record a new index version so every process rebuilds its BM25 index on next query."""
@@ -56,40 +82,33 @@ def mark_index_changed(collection) -> None:
     collection.modify(metadata=metadata)
 
 
-class _Bm25Index:
-    """BM25 over every chunk, English stop words removed and words stemmed ("backups" finds "backup")."""
-
-    def __init__(self, ids: list[str], documents: list[str], metadatas: list[dict]):
-        import bm25s
-        import Stemmer
-
-        self.ids, self.documents, self.metadatas = ids, documents, metadatas
-        self.stemmer = Stemmer.Stemmer("english")
-        self.retriever = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-        self.retriever.index(self._tokenize(documents), show_progress=False)
-
-    def _tokenize(self, texts: list[str]):
-        import bm25s
-
-        return bm25s.tokenize(texts, stopwords="en", stemmer=self.stemmer, show_progress=False)
-
-    def search(self, query: str, k: int) -> list[tuple[int, float]]:
-        tokens = self._tokenize([query])
-        if not tokens.vocab or not self.ids:
-            return []
-        docs, scores = self.retriever.retrieve(tokens, k=min(k, len(self.ids)), show_progress=False)
-        return [(int(i), float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+def index_state(collection) -> dict:
+    """What a BM25 index must have been built from to be current: the version marker and the size."""
+    return {"version": (collection.metadata or {}).get(_VERSION_KEY), "count": collection.count()}
 
 
-class HybridRetriever:
+def build_bm25(collection) -> Bm25Index:
+    got = collection.get(include=["documents"])
+    return Bm25Index.build(got["ids"], got["documents"])
+
+
+def save_bm25(settings: Settings, collection) -> None:
+    """Build and save the BM25 index beside an embedded index (done after every change, so a cold
+    `citebot ask` loads it instead of reading and tokenizing every chunk)."""
+    if not settings.chroma_url:
+        build_bm25(collection).save(bm25_folder(settings), index_state(collection))
+
+
+class HybridRetriever(BaseRetriever):
     """Retrieves from the configured collection; cheap to keep around in a long-running bot."""
 
     def __init__(self, settings: Settings):
+        super().__init__()
         self.settings = settings
         self._client = None
         self._collection = None
-        self._bm25: _Bm25Index | None = None
-        self._bm25_version = None
+        self._bm25: Bm25Index | None = None
+        self._bm25_state: dict | None = None
         self._checked_at = 0.0
 
     def _get_collection(self):
@@ -104,24 +123,29 @@ class HybridRetriever:
         found = get_collection(self._client, self.settings.collection)
         return found and check_embed_model(found, self.settings)
 
-    def _fresh_metadata(self, collection) -> dict:
-        """The collection's metadata as stored now: another process (a worker, `citebot index`) may have
-        changed the index since this handle was opened. Re-read at most every VERSION_RECHECK_SECONDS."""
+    def _fresh_collection(self, collection):
+        """The collection as stored now: another process (a worker, `citebot index`) may have changed the
+        index since this handle was opened. Re-read at most every VERSION_RECHECK_SECONDS."""
         if time.monotonic() - self._checked_at >= VERSION_RECHECK_SECONDS:
             self._collection = collection = self._named_collection() or collection
             self._checked_at = time.monotonic()
-        return collection.metadata or {}
+        return collection
 
-    def _bm25_index(self, collection) -> _Bm25Index:
-        version = self._fresh_metadata(collection).get(_VERSION_KEY), collection.count()
-        if self._bm25 is None or version != self._bm25_version:
-            got = collection.get(include=["documents", "metadatas"])
-            self._bm25 = _Bm25Index(got["ids"], got["documents"], got["metadatas"])
-            self._bm25_version = version
+    def _bm25_index(self, collection) -> Bm25Index:
+        state = index_state(self._fresh_collection(collection))
+        if self._bm25 is None or state != self._bm25_state:
+            saved = None if self.settings.chroma_url else Bm25Index.load(bm25_folder(self.settings), state)
+            self._bm25 = saved or build_bm25(collection)
+            if saved is None and not self.settings.chroma_url:
+                self._bm25.save(bm25_folder(self.settings), state)
+            self._bm25_state = state
         return self._bm25
 
-    def retrieve(self, query: str, k: int | None = None, mode: str = "hybrid",
-                 candidates: int = CANDIDATES) -> list[Passage]:
+    def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+        return [p.to_node() for p in self.search(query_bundle.query_str)]
+
+    def search(self, query: str, k: int | None = None, mode: str = "hybrid",
+               candidates: int = CANDIDATES) -> list[Passage]:
         """Top-k passages. `mode` dense or bm25 ranks by that part alone (for the benchmark's baselines)."""
         from indexing.embedder import get_embedder
 
@@ -145,12 +169,9 @@ class HybridRetriever:
                                             dense["distances"][0]):
                 found[cid] = {"text": doc, "meta": meta, "dense": 1.0 - float(dist), "bm25": 0.0}
         if mode in ("hybrid", "bm25"):
-            bm25 = self._bm25_index(collection)
-            for i, score in bm25.search(query, n):
-                entry = found.setdefault(bm25.ids[i], {"text": bm25.documents[i], "meta": bm25.metadatas[i],
-                                                       "dense": None, "bm25": 0.0})
-                entry["bm25"] = score
-        self._fill_dense_scores(collection, query_vector, found)
+            for cid, score in self._bm25_index(collection).search(query, n):
+                found.setdefault(cid, {"text": None, "meta": None, "dense": None, "bm25": 0.0})["bm25"] = score
+        self._fill_lexical_only(collection, query_vector, found)
         top_bm25 = max((c["bm25"] for c in found.values()), default=0.0) or 1.0
         weight = {"hybrid": self.settings.dense_weight, "dense": 1.0, "bm25": 0.0}[mode]
         for c in found.values():
@@ -159,14 +180,18 @@ class HybridRetriever:
         return [self._passage(cid, c, rank) for rank, (cid, c) in enumerate(ranked, 1)]
 
     @staticmethod
-    def _fill_dense_scores(collection, query_vector: list[float], candidates: dict[str, dict]) -> None:
-        """BM25-only candidates get their real cosine similarity, so thresholds see one scale."""
+    def _fill_lexical_only(collection, query_vector: list[float], candidates: dict[str, dict]) -> None:
+        """BM25-only candidates get their text, metadata and real cosine similarity (so thresholds see
+        one scale); a chunk deleted since the BM25 index was built is dropped."""
         missing = [cid for cid, c in candidates.items() if c["dense"] is None]
         if not missing:
             return
-        got = collection.get(ids=missing, include=["embeddings"])
-        for cid, vector in zip(got["ids"], got["embeddings"]):
-            candidates[cid]["dense"] = float(sum(a * b for a, b in zip(query_vector, vector)))
+        got = collection.get(ids=missing, include=["documents", "metadatas", "embeddings"])
+        for cid, doc, meta, vector in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+            candidates[cid].update(text=doc, meta=meta, dense=cosine(query_vector, vector))
+        for cid in missing:
+            if candidates[cid]["dense"] is None:
+                del candidates[cid]
 
     @staticmethod
     def _passage(cid: str, c: dict, rank: int) -> Passage:

@@ -6,11 +6,13 @@ hash, so the index and the record of "what we already embedded" can never disagr
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from urllib.parse import urlparse
 
 from core.errors import CitebotError
 from core.settings import Settings
-from indexing.adaptation import model_key
+from indexing.embed_models import model_key
 from indexing.sources.base import Indexed
 
 EMBED_MODEL_KEY = "citebot_embed_model"
@@ -84,6 +86,15 @@ def replace_collection(settings: Settings, rebuilt: str) -> None:
     index kept answering; a crash before it leaves the old index untouched."""
     drop_collection(settings)
     open_client(settings).get_collection(rebuilt).modify(name=settings.collection)
+    built = bm25_folder(settings.model_copy(update={"collection": rebuilt}))
+    if built.exists():  # its BM25 index was saved under the build's name; it is current for the swap
+        shutil.rmtree(bm25_folder(settings), ignore_errors=True)
+        built.rename(bm25_folder(settings))
+
+
+def bm25_folder(settings: Settings) -> Path:
+    """Where the BM25 index of an embedded collection is saved (see `indexing.lexical`)."""
+    return settings.home / "bm25" / settings.collection
 
 
 def manifest(collection) -> dict[str, Indexed]:
@@ -97,3 +108,12 @@ def manifest(collection) -> dict[str, Indexed]:
                                    chunk_count=meta.get("chunk_count"))
         docs[doc_id].chunk_ids.append(chunk_id)
     return docs
+
+
+def chunk_texts(settings: Settings, chunk_ids: list[str]) -> dict[str, str]:
+    """The indexed text of these chunks as it is now; ids no longer in the index are left out."""
+    collection = open_collection(settings, create=False) if chunk_ids else None
+    if collection is None:
+        return {}
+    got = collection.get(ids=chunk_ids, include=["documents"])
+    return dict(zip(got["ids"], got["documents"]))

@@ -1,1 +1,1 @@
-"""Alembic migrations of the audit log (script location = this folder; see core.db.upgrade)."""
+"""Alembic migrations of the audit log (script location = this folder; see migrations.schema.upgrade)."""

@@ -1,4 +1,4 @@
-"""Alembic environment: runs against the connection core.db hands over, or CITEBOT_DATABASE_URL."""
+"""Alembic environment: runs against the connection migrations.schema hands over, or CITEBOT_DATABASE_URL."""
 
 from alembic import context
 

@@ -12,6 +12,10 @@ import pytest
 
 from core.settings import Settings
 
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+# The Slack emulator validates every Web API call against Slack's published spec, kept beside the repo.
+os.environ.setdefault("CITEBOT_SLACK_SPEC",
+                      str(SHARED / "slack-api-specs" / "web-api" / "slack_web_openapi_v2_without_examples.json"))
 PG_ADMIN_URL = os.environ.get("CITEBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CITEBOT_BIN = str(Path(sys.executable).parent / "citebot")
 

@@ -9,7 +9,8 @@ from pydantic import ValidationError
 
 from core.errors import CitebotError
 from core.settings import Settings
-from indexing.adaptation import MANIFEST, AdaptParams, adapt_embedder, ict_pairs, indexed_chunks, pseudo_queries
+from indexing.adaptation import AdaptParams, adapt_embedder, ict_pairs, indexed_chunks, pseudo_queries
+from indexing.embed_models import MANIFEST
 from indexing.embedder import get_embedder
 from indexing.pipeline import index_paths
 from indexing.retrieval import HybridRetriever
@@ -49,7 +50,7 @@ def adapted(settings, topics, tmp_path):
 
 
 def test_pseudo_queries_are_whole_sentences_of_six_to_sixty_words():
-    text = "# Backups\n\nBackups run nightly.\nEach backup is kept for thirty five days. " + "word " * 70 + "."
+    text = "# Backups\n\nBackups run nightly.\nEach backup is kept for thirty five days. Word " + "word " * 70 + "."
     assert pseudo_queries(text) == ["Each backup is kept for thirty five days."]
 
 
@@ -79,10 +80,10 @@ def test_an_index_built_with_the_adapted_model_is_keyed_by_its_fingerprint(adapt
     tuned = Settings(home=settings.home, embed_model=adapted.out, collection="tuned")
     index_paths([topics], tuned)
     assert open_collection(tuned).metadata[EMBED_MODEL_KEY] == f"adapted:{adapted.fingerprint}"
-    passages = HybridRetriever(tuned).retrieve("where do bicycles go")
+    passages = HybridRetriever(tuned).search("where do bicycles go")
     assert passages[0].source.endswith("parking.md")
     with pytest.raises(CitebotError, match="rebuild.*adapted model's folder"):
-        HybridRetriever(Settings(home=settings.home, collection="tuned")).retrieve("bicycles")
+        HybridRetriever(Settings(home=settings.home, collection="tuned")).search("bicycles")
 
 
 def test_adapting_refuses_an_existing_folder_and_too_little_text(settings, tmp_path):

@@ -3,21 +3,22 @@
 import pytest
 from sqlalchemy import func, select
 
-from bot.answering.escalation import guard
-from bot.answering.extractive import extract_answer
-from bot.answering.pipeline import Answerer
-from bot.answering.router import decide_route
-from bot.answering.tracing import trace
+from answering.escalation import guard
+from answering.extractive import extract_answer
+from answering.router import decide_route
+from answering.tracing import trace
+from audit.serialize import answer_json
 from core.db import get_engine
 from core.models import Answer, Escalation, RetrievedPassage
 from indexing.pipeline import index_paths
 from indexing.retrieval import HybridRetriever, Passage
+from service.answers import AnswerService
 
 
 @pytest.fixture
 def answerer(settings, corpus):
     index_paths([corpus], settings)
-    return Answerer(settings)
+    return AnswerService(settings)
 
 
 def test_answer_cites_the_page_that_holds_the_fact(answerer, corpus):
@@ -65,7 +66,7 @@ def test_each_ask_writes_one_audit_row_with_its_passages(answerer, settings):
 
 def test_requests_for_access_escalate_even_when_docs_match(settings, corpus):
     index_paths([corpus], settings)
-    passages = HybridRetriever(settings).retrieve("Can someone grant me access to the garage door code?")
+    passages = HybridRetriever(settings).search("Can someone grant me access to the garage door code?")
     decision = decide_route("Can someone grant me access to the garage door code?", passages, settings)
     assert decision.route == "escalate" and "action" in decision.reason
 
@@ -73,7 +74,7 @@ def test_requests_for_access_escalate_even_when_docs_match(settings, corpus):
 def test_routing_scores_passages_with_minilm_whatever_model_retrieved_them(settings, corpus):
     index_paths([corpus], settings)
     question = "Where can I park my bike?"
-    passages = HybridRetriever(settings).retrieve(question)
+    passages = HybridRetriever(settings).search(question)
     assert decide_route(question, passages, settings).scores == [p.dense_score for p in passages]
     for p in passages:  # as if another model had retrieved them, on its own similarity scale
         p.dense_score = 0.99 if "toner" in p.text.lower() else 0.01
@@ -87,7 +88,7 @@ def test_routing_scores_passages_with_minilm_whatever_model_retrieved_them(setti
 
 def test_tracing_keeps_true_citations_fixes_wrong_ones_and_flags_unsupported(settings, corpus):
     index_paths([corpus], settings)
-    passages = HybridRetriever(settings).retrieve("colour printer toner")
+    passages = HybridRetriever(settings).search("colour printer toner")
     toner = next(i for i, p in enumerate(passages, 1) if "toner" in p.text.lower())
     wrong = next(i for i, p in enumerate(passages, 1) if i != toner)
     answer = (f"Spare toner cartridges are in the cupboard labelled C3 [{wrong}]. "
@@ -98,7 +99,7 @@ def test_tracing_keeps_true_citations_fixes_wrong_ones_and_flags_unsupported(set
 
 
 def test_escalation_reply_never_ends_in_a_cut_off_sentence():
-    from bot.answering.escalation import escalation_reply
+    from answering.escalation import escalation_reply
 
     class Rambling:
         name, meta = "fake", {}
@@ -118,10 +119,10 @@ def test_escalation_guard_drops_invented_facts_and_keeps_requests_for_details():
 
 
 def test_non_english_questions_get_the_same_contract(answerer):
-    english = answerer.ask("Where can I park my bike?").to_json()
+    english = answer_json(answerer.ask("Where can I park my bike?"))
     for question in ("Wo kann ich mein Fahrrad abstellen?", "¿Dónde puedo aparcar mi bicicleta?"):
         result = answerer.ask(question)
-        assert result.to_json().keys() == english.keys()
+        assert answer_json(result).keys() == english.keys()
         assert result.route in {"rag", "abstain", "escalate"} and result.audit_id
         assert all(s.citations for s in result.sentences), "whatever the language, no uncited sentence"
 

@@ -3,18 +3,19 @@
 import time
 from datetime import datetime, timedelta, timezone
 
-from bot.answering.pipeline import Answerer
-from bot.audit import get_answer, record_feedback
-from bot.audit_review import EXPIRED, apply_retention, best_score, delete_user, user_answers
-from bot.retention import RetentionJob
+from audit.log import get_answer, record_feedback
+from audit.queries import EXPIRED, apply_retention, delete_user, user_answers
+from audit.retention import RetentionJob
+from audit.serialize import best_score
 from core.db import session_scope
 from core.models import Answer, Feedback
 from indexing.pipeline import index_paths
+from service.answers import AnswerService
 
 
 def _answered(settings, corpus):
     index_paths([corpus], settings)
-    answerer = Answerer(settings)
+    answerer = AnswerService(settings)
     old = answerer.ask("Where can I park my bike?", user="UOLD")
     new = answerer.ask("Where is the colour printer?", user="UNEW")
     record_feedback(answerer.engine, new.audit_id, "UOLD", "helpful")

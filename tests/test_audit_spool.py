@@ -3,12 +3,12 @@
 import pytest
 from sqlalchemy import func, select, text
 
-from bot.answering.pipeline import Answerer
-from bot.audit import record_feedback
+from audit.log import record_feedback
 from core.db import get_engine, session_scope
 from core.models import Answer, Feedback
 from core.settings import Settings
 from indexing.pipeline import index_paths
+from service.answers import AnswerService
 
 DOWN_URL = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=2"
 
@@ -22,14 +22,14 @@ def _count(engine, model):
 def test_answers_while_postgres_is_down_are_spooled_then_replayed_exactly_once(tmp_path, corpus, pg_url):
     down = Settings(home=tmp_path / "home", database_url=DOWN_URL)
     index_paths([corpus], down)
-    answerer = Answerer(down)  # starts although the database is unreachable
+    answerer = AnswerService(down)  # starts although the database is unreachable
     results = [answerer.ask(q, user="U1") for q in ("Where can I park my bike?", "What does error E7 mean?")]
     assert all(r.audit_id and r.route == "rag" for r in results)
     record_feedback(answerer.engine, results[0].audit_id, "U2", "helpful", spool=answerer.spool)
     assert answerer.spool.pending() == 3
 
     up = Settings(home=down.home, database_url=pg_url)
-    back = Answerer(up)
+    back = AnswerService(up)
     later = back.ask("Where is the colour printer?", user="U1")  # the next write replays the spool first
     engine = get_engine(pg_url)
     assert _count(engine, Answer) == 3 and _count(engine, Feedback) == 1
@@ -44,13 +44,14 @@ def test_answers_while_postgres_is_down_are_spooled_then_replayed_exactly_once(t
 def test_replay_interrupted_after_commit_does_not_duplicate(tmp_path, corpus, pg_url):
     down = Settings(home=tmp_path / "home", database_url=DOWN_URL)
     index_paths([corpus], down)
-    Answerer(down).ask("Where can I park my bike?")
-    spool = Answerer(down).spool
+    AnswerService(down).ask("Where can I park my bike?")
+    spool = AnswerService(down).spool
     spool.path.rename(spool.replaying)  # a replay that committed but died before removing its file
     engine = get_engine(pg_url)
-    from core.db import ensure_schema
-    from bot.audit_spool import write_record
     import json
+
+    from audit.spool import write_record
+    from migrations.schema import ensure_schema
 
     ensure_schema(engine)
     with session_scope(engine) as session:
@@ -63,7 +64,7 @@ def test_replay_interrupted_after_commit_does_not_duplicate(tmp_path, corpus, pg
 def test_killed_connection_mid_run_spools_instead_of_failing(tmp_path, corpus, pg_url):
     settings = Settings(home=tmp_path / "home", database_url=pg_url)
     index_paths([corpus], settings)
-    answerer = Answerer(settings)
+    answerer = AnswerService(settings)
     answerer.ask("Where can I park my bike?")
     admin = get_engine(pg_url.rsplit("/", 1)[0] + "/test")
     database = pg_url.rsplit("/", 1)[1]

@@ -11,8 +11,8 @@ import pytest
 
 from core.errors import CitebotError
 from core.settings import Settings
-from indexing.pipeline import index_paths
 from indexing import retrieval
+from indexing.pipeline import index_paths
 from indexing.retrieval import HybridRetriever
 from indexing.store import open_collection
 
@@ -53,7 +53,7 @@ def test_server_mode_indexes_incrementally_and_retrieves(chroma_server, corpus, 
     assert not settings.chroma_path.exists(), "server mode must not create a local Chroma folder"
     again = index_paths([corpus], settings)
     assert (again.unchanged, again.chunks_embedded) == (3, 0)
-    hits = HybridRetriever(settings).retrieve("Where is the colour printer?")
+    hits = HybridRetriever(settings).search("Where is the colour printer?")
     assert hits[0].title == "Printers" and hits[0].dense_score > 0.3
 
 
@@ -69,10 +69,10 @@ def test_a_running_retriever_sees_edits_another_process_indexed(chroma_server, c
     settings = Settings(home=tmp_path / "home", chroma_url=chroma_server, collection="server-edits")
     index_paths([corpus], settings)
     replica = HybridRetriever(settings)
-    assert replica.retrieve("zanzibar", mode="bm25") == []
+    assert replica.search("zanzibar", mode="bm25") == []
     (corpus / "coffee.md").write_text("# Coffee machine\n\nThe beans come from Zanzibar.\n")
     edited = index_paths([corpus], Settings(home=tmp_path / "worker", chroma_url=chroma_server,
                                             collection="server-edits"))
     assert edited.updated == 1 and edited.chunks_total == open_collection(settings).count()
-    hits = replica.retrieve("zanzibar", mode="bm25")
+    hits = replica.search("zanzibar", mode="bm25")
     assert hits and "Zanzibar" in hits[0].text

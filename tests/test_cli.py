@@ -64,7 +64,7 @@ def test_bad_inputs_fail_cleanly_and_lose_nothing(cli_env, indexed, home, tmp_pa
     assert_clean_error(run(bad_db, "ask", "Where is the colour printer?"), "CITEBOT_DATABASE_URL")
     assert_clean_error(run(cli_env, "audit", "show", "doesnotexist"), "No answer")
     assert_clean_error(run(dict(cli_env, CITEBOT_LLM="gpt"), "ask", "Where is the colour printer?"),
-                       "CITEBOT_LLM='gpt': Input should be 'local' or 'openai'")
+                       "CITEBOT_LLM='gpt': use one of local, openai, openai-like, azure")
 
     assert audit_rows(home) == before
     again = json.loads(run(cli_env, "index", str(tmp_path / "corpus"), "--json").stdout)
@@ -166,7 +166,7 @@ def test_audit_replay_command_writes_spooled_rows_once(cli_env, indexed, pg_url)
 
 
 def test_audit_stats_and_export_with_filters(cli_env, indexed, home, tmp_path):
-    from bot.audit import record_feedback
+    from audit.log import record_feedback
     from core.db import get_engine
 
     ids = []

@@ -162,3 +162,14 @@ def test_cron_example_runs_tune_run(cli_env):
     args = args[: args.index(">>")] if ">>" in args else args
     assert args[:2] == ["tune", "run"]
     _accepts(cli_env, args)
+
+
+def test_image_copies_every_package_the_distribution_installs_but_the_dev_emulator():
+    import tomllib
+
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    copied = {line.split()[1] for line in (DEPLOY / "Dockerfile").read_text().splitlines()
+              if line.startswith("COPY ") and len(line.split()) == 3}
+    assert set(packages) - {"emulator"} <= copied, "a package missing from the image fails at import time"
+    assert "emulator" not in copied, "the local Slack is a development extra, not part of the image"

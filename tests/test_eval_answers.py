@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from bot.answering.evaluation import is_gold, load_set, supported
-from bot.demo import HANDBOOK_SET
 from core.errors import CitebotError
+from demo import HANDBOOK_SET
+from service.evaluation import is_gold, load_set, supported
 from tests.test_cli import assert_clean_error, run
 
 SMALL_SET = [

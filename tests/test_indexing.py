@@ -23,7 +23,7 @@ def test_add_unchanged_edit_delete_cycle(settings, corpus):
     assert (changed.added, changed.updated, changed.unchanged, changed.deleted) == (0, 1, 1, 1)
     docs = manifest(open_collection(settings))
     assert str(corpus / "printers.html") not in docs
-    hits = HybridRetriever(settings).retrieve("Which pods does the coffee machine take?")
+    hits = HybridRetriever(settings).search("Which pods does the coffee machine take?")
     assert hits[0].doc_id == str(corpus / "coffee.md") and "oat milk" in hits[0].text
     assert all("descaled" not in h.text for h in hits), "the old version of an edited page must be gone"
 
@@ -61,8 +61,8 @@ def test_indexing_one_file_of_an_indexed_folder_does_not_duplicate_it(settings, 
 def test_retrieval_scores_separate_relevant_from_unrelated(settings, corpus):
     index_paths([corpus], settings)
     retriever = HybridRetriever(settings)
-    relevant = retriever.retrieve("Where is the colour printer?")
-    unrelated = retriever.retrieve("What is the capital of Australia?")
+    relevant = retriever.search("Where is the colour printer?")
+    unrelated = retriever.search("What is the capital of Australia?")
     assert relevant[0].title == "Printers"
     assert relevant[0].dense_score > unrelated[0].dense_score + 0.2
 
@@ -75,7 +75,7 @@ def test_scores_do_not_depend_on_where_the_files_live(tmp_path, corpus, copy_of)
     for folder, home in ((corpus, tmp_path / "h1"), (elsewhere, tmp_path / "h2")):
         settings = Settings(home=home)
         index_paths([folder], settings)
-        scores.append(HybridRetriever(settings).retrieve("Who descales the espresso machine?")[0].dense_score)
+        scores.append(HybridRetriever(settings).search("Who descales the espresso machine?")[0].dense_score)
     assert abs(scores[0] - scores[1]) < 1e-3
 
 
@@ -100,8 +100,8 @@ def test_an_index_built_with_another_embedding_model_is_refused_until_rebuilt(se
     with pytest.raises(CitebotError, match="minilm embedding model.*citebot index --rebuild"):
         index_paths([corpus], mpnet)  # refused before anything is read or embedded
     with pytest.raises(CitebotError, match="CITEBOT_EMBED_MODEL=mpnet"):
-        HybridRetriever(mpnet).retrieve("Where can I park my bike?")
-    assert HybridRetriever(settings).retrieve("Where can I park my bike?"), "the index itself is untouched"
+        HybridRetriever(mpnet).search("Where can I park my bike?")
+    assert HybridRetriever(settings).search("Where can I park my bike?"), "the index itself is untouched"
 
 
 def test_a_running_retriever_follows_a_rebuilt_index_at_once(settings, corpus, tmp_path):
@@ -109,11 +109,52 @@ def test_a_running_retriever_follows_a_rebuilt_index_at_once(settings, corpus, t
 
     index_paths([corpus], settings)
     retriever = HybridRetriever(settings)
-    assert retriever.retrieve("Where can I park my bike?")
+    assert retriever.search("Where can I park my bike?")
     (corpus / "parking.md").write_text("# Parking\n\nBikes now go in the courtyard racks by the canteen.\n")
     rebuild = settings.model_copy(update={"collection": "citebot-rebuild"})
     drop_collection(rebuild)
     index_paths([corpus], rebuild)
     replace_collection(settings, "citebot-rebuild")
-    hits = retriever.retrieve("Where can I park my bike?")  # its handle points at the deleted collection
+    hits = retriever.search("Where can I park my bike?")  # its handle points at the deleted collection
     assert "courtyard" in hits[0].text and all("basement" not in h.text for h in hits)
+
+
+def test_bm25_is_saved_beside_the_index_and_loaded_not_rebuilt(settings, corpus, monkeypatch):
+    from indexing import retrieval
+    from indexing.lexical import STATE_FILE
+    from indexing.store import bm25_folder
+
+    index_paths([corpus], settings)
+    assert (bm25_folder(settings) / STATE_FILE).exists(), "indexing saves the BM25 index"
+
+    def no_rebuild(collection):
+        raise AssertionError("a current saved BM25 index must be loaded, not rebuilt")
+
+    monkeypatch.setattr(retrieval, "build_bm25", no_rebuild)
+    hits = HybridRetriever(settings).search("Parkly app", mode="bm25")
+    assert hits and hits[0].doc_id == str(corpus / "parking.md")
+
+
+def test_a_stale_saved_bm25_index_is_rebuilt_and_saved_again(settings, corpus):
+    import json
+
+    from indexing.lexical import STATE_FILE
+    from indexing.retrieval import index_state
+    from indexing.store import bm25_folder
+
+    index_paths([corpus], settings)
+    state = bm25_folder(settings) / STATE_FILE
+    state.write_text(json.dumps({"version": 1, "count": 1}))  # as if another process changed the index
+    hits = HybridRetriever(settings).search("Gutenberg colour printer", mode="bm25")
+    assert hits[0].doc_id == str(corpus / "printers.html")
+    assert json.loads(state.read_text()) == index_state(open_collection(settings))
+
+
+def test_a_chunk_deleted_under_a_running_retriever_is_never_returned(settings, corpus):
+    index_paths([corpus], settings)
+    retriever = HybridRetriever(settings)
+    assert retriever.search("Parkly app", mode="bm25")[0].doc_id == str(corpus / "parking.md")
+    collection = open_collection(settings)
+    parking = [cid for cid, doc in manifest(collection).items() if doc.path.endswith("parking.md")]
+    collection.delete(ids=manifest(collection)[parking[0]].chunk_ids)  # within the 2 s before it rechecks
+    assert all(h.doc_id != str(corpus / "parking.md") for h in retriever.search("Parkly app", mode="bm25"))

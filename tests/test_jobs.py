@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from bot.jobs.lock import JobLocks
-from bot.jobs.records import create_job, get_job
-from bot.jobs.work import LockBusy, run_job
-from bot.logs import JsonFormatter
-from core.db import migrated_engine
 from core.settings import Settings
+from jobs.lock import JobLocks
+from jobs.records import create_job, get_job
+from jobs.work import LockBusy, run_job
+from migrations.schema import migrated_engine
+from ops.logs import JsonFormatter
 from tests.test_cli import assert_clean_error, run
 
 REDIS = "redis://127.0.0.1:6379/0"

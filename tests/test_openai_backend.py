@@ -6,9 +6,10 @@ import re
 import pytest
 from sqlalchemy import select
 
-from bot.answering.pipeline import UNSUPPORTED_MARK, Answerer
+from answering.pipeline import UNSUPPORTED_MARK
 from core.models import Answer
 from indexing.pipeline import index_paths
+from service.answers import AnswerService
 from tests.fake_openai import FakeOpenAI, prompt_tokens
 
 
@@ -40,7 +41,7 @@ def openai_settings(settings, corpus):
 def test_generated_answer_is_traced_fixed_and_stripped_of_unsupported_sentences(openai_settings, corpus):
     with FakeOpenAI(careless_model) as fake:
         settings = openai_settings.model_copy(update={"openai_base_url": fake.base_url})
-        result = Answerer(settings).ask("Where do I park my bike?")
+        result = AnswerService(settings).ask("Where do I park my bike?")
         request = fake.requests[0]
     assert request["stream"] is True and request["model"] == "fake-gpt"
     assert "[1]" in request["messages"][-1]["content"], "passages are numbered in the prompt"
@@ -56,7 +57,7 @@ def test_generated_answer_is_traced_fixed_and_stripped_of_unsupported_sentences(
 def test_unsupported_sentences_can_be_flagged_instead_of_removed(openai_settings):
     with FakeOpenAI(careless_model) as fake:
         settings = openai_settings.model_copy(update={"openai_base_url": fake.base_url, "unsupported": "flag"})
-        result = Answerer(settings).ask("Where do I park my bike?")
+        result = AnswerService(settings).ask("Where do I park my bike?")
     flagged = [s for s in result.sentences if not s.citations]
     assert len(flagged) == 1 and "locker" in flagged[0].text
     assert "locker and a monthly bonus of 50 euros." + UNSUPPORTED_MARK in result.answer
@@ -66,7 +67,7 @@ def test_server_errors_are_retried(openai_settings):
     with FakeOpenAI(careless_model) as fake:
         fake.script = [500, 503]
         settings = openai_settings.model_copy(update={"openai_base_url": fake.base_url})
-        result = Answerer(settings).ask("Where do I park my bike?")
+        result = AnswerService(settings).ask("Where do I park my bike?")
         assert len(fake.requests) == 3
     assert result.model == "openai:fake-gpt" and result.error is None
 
@@ -76,7 +77,7 @@ def test_timeout_gives_quoted_sources_with_a_note_and_an_audited_failure(openai_
         fake.script = [3.0, 3.0, 3.0]
         settings = openai_settings.model_copy(update={"openai_base_url": fake.base_url, "llm_timeout": 0.5,
                                                       "llm_retries": 1})
-        answerer = Answerer(settings)
+        answerer = AnswerService(settings)
         result = answerer.ask("Where do I park my bike?")
     assert result.route == "rag" and result.model.startswith("extractive:")
     assert "basement garage" in result.answer and "did not respond" in result.answer
@@ -88,7 +89,7 @@ def test_timeout_gives_quoted_sources_with_a_note_and_an_audited_failure(openai_
 
 def test_server_down_is_a_clear_failure_not_a_crash(openai_settings):
     settings = openai_settings.model_copy(update={"openai_base_url": "http://127.0.0.1:9/v1", "llm_retries": 0})
-    result = Answerer(settings).ask("Where do I park my bike?")
+    result = AnswerService(settings).ask("Where do I park my bike?")
     assert "did not respond" in result.answer and "basement garage" in result.answer
     assert "127.0.0.1:9" in result.error
 
@@ -107,9 +108,9 @@ def test_instructions_inside_documents_neither_steer_nor_leak(settings, corpus):
     with FakeOpenAI(obedient_model) as fake:
         generative = settings.model_copy(update={"llm": "openai", "openai_api_key": "k",
                                                  "openai_base_url": fake.base_url})
-        result = Answerer(generative).ask("When does the bike room close?")
+        result = AnswerService(generative).ask("When does the bike room close?")
     assert "Ignore your previous" not in seen[0] and "admin bot" not in seen[0]
     assert "22:00" in result.answer and "instructions" not in result.answer
-    extractive = Answerer(settings).ask("When does the bike room close?")
+    extractive = AnswerService(settings).ask("When does the bike room close?")
     assert "instructions" not in extractive.answer and "admin bot" not in extractive.answer
     assert extractive.route == result.route == "rag"

@@ -24,12 +24,12 @@ def test_private_key_blocks_are_removed_whole():
 
 
 def test_stored_question_is_redacted_but_the_answer_flow_is_not(settings, corpus):
-    from bot.answering.pipeline import Answerer
-    from bot.audit import get_answer
+    from audit.log import get_answer
     from indexing.pipeline import index_paths
+    from service.answers import AnswerService
 
     index_paths([corpus], settings)
-    answerer = Answerer(settings)
+    answerer = AnswerService(settings)
     result = answerer.ask("Where can I park my bike? my token is xoxb-1111111111-secretsecret, ask bo@example.org")
     assert result.route == "rag"
     row = get_answer(answerer.engine, result.audit_id)

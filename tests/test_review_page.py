@@ -6,12 +6,12 @@ import threading
 
 import pytest
 
-from bot.answering.pipeline import Answerer
-from bot.audit import record_feedback
-from bot.review.app import ReviewApp
-from bot.review.auth import TokenAuth
-from bot.wsgi_server import threaded_server
+from audit.log import record_feedback
 from indexing.pipeline import index_paths
+from ops.wsgi_server import threaded_server
+from review.app import ReviewApp
+from review.auth import TokenAuth
+from service.answers import AnswerService
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 TOKEN = "review-token-for-tests"
@@ -20,7 +20,7 @@ TOKEN = "review-token-for-tests"
 @pytest.fixture
 def site(settings, corpus):
     index_paths([corpus], settings)
-    answerer = Answerer(settings)
+    answerer = AnswerService(settings)
     bike = answerer.ask("Where can I park my bike?", user="U1", channel="C0OFFICE")
     answerer.ask("Where are spare toner cartridges?", user="U2", channel="C0PRINT")
     gap = answerer.ask("What is the salary band for a staff engineer?", user="U3", channel="C0OFFICE")

@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import create_engine, func, select
 
 from benchmarks.cluster import ADMIN, CHANNEL, Cluster, bulk_corpus
-from bot.demo import HANDBOOK_DIR, HANDBOOK_SET
-from bot.jobs.records import get_job
-from bot.jobs.runner import JobRunner
-from bot.slack.emulator import SlackEmulator
 from core.db import normalize_url
 from core.models import Answer, IndexRun
 from core.settings import Settings
+from demo import HANDBOOK_DIR, HANDBOOK_SET
+from emulator.slack import SlackEmulator
 from indexing.store import manifest, open_collection
+from jobs.records import get_job
+from jobs.runner import JobRunner
 
 QUESTIONS = 200
 RETRY_SHARE = 0.2

@@ -1,4 +1,4 @@
-from bot.answering.sentences import plain, split_sentences, strip_citations
+from core.sentences import plain, split_sentences, strip_citations
 
 
 def test_sentences_keep_their_citation_markers():

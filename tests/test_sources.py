@@ -7,6 +7,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from emulator.slack import SlackEmulator
 from indexing.pipeline import index_source
 from indexing.retrieval import HybridRetriever
 from indexing.sources.files import FileSource
@@ -14,7 +15,6 @@ from indexing.sources.slack_api import SlackApiSource
 from indexing.sources.slack_export import SlackExportSource
 from indexing.sources.web import WebSource
 from indexing.store import manifest, open_collection
-from bot.slack.emulator import SlackEmulator
 
 
 def _workspace(slack: SlackEmulator) -> None:
@@ -57,7 +57,7 @@ def test_slack_threads_become_documents_with_permalinks_and_access_tags(settings
     assert (meta["access"], meta["channel_id"]) == ("public", "C0SUPPORT")
     secret, _ = by_doc["slack:G0SECRET:1700000700.000100"]
     assert (secret["access"], secret["channel_id"]) == ("private", "G0SECRET")
-    hit = HybridRetriever(settings).retrieve("how to reset the grafana admin password")[0]
+    hit = HybridRetriever(settings).search("how to reset the grafana admin password")[0]
     assert hit.url.endswith("p1700000000000100")
 
 
@@ -157,7 +157,7 @@ def test_web_pages_are_indexed_and_failures_skipped_with_reasons(settings, web_s
     assert summary.added == 3
     reasons = {s.path.rsplit("/", 1)[1]: s.reason for s in summary.skipped}
     assert reasons == {"missing.html": "HTTP 404 File not found", "logo.png": "unsupported content type image/png"}
-    hit = HybridRetriever(settings).retrieve("who posts incidents on the status page")[0]
+    hit = HybridRetriever(settings).search("who posts incidents on the status page")[0]
     assert hit.url == f"{base}/status.html" and hit.title == "Status page" and "tracking" not in hit.text
     shorter = index_source(WebSource("web", urls[:1]), settings)
     assert (shorter.unchanged, shorter.deleted) == (1, 2), "pages removed from the list leave the index"
@@ -199,6 +199,6 @@ def test_files_pdf_url_template_and_bad_files(settings, tmp_path):
     assert reasons["huge.txt"].startswith("too large")
     assert reasons["copy-b.md"] == "duplicate of a document already in this source"
     assert (summary.added, summary.duplicates) == (2, 1)
-    hit = HybridRetriever(settings).retrieve("who approves expenses over 500 euros")[0]
+    hit = HybridRetriever(settings).search("who approves expenses over 500 euros")[0]
     assert hit.url == "https://git.example.com/handbook/blob/main/policies/expenses.pdf"
     assert hit.heading.endswith("page 1") and "finance" in hit.text

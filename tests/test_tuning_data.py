@@ -5,15 +5,16 @@ import shutil
 
 import pytest
 
-from bot.slack.emulator import SlackEmulator
-from core.db import ensure_schema, get_engine, session_scope
+from benchmarks.sample_threads import PEOPLE, RESPONDERS, SHIPPED, generate
+from core.db import get_engine, session_scope
 from core.errors import CitebotError
 from core.models import ResolvedThread
-from indexing.sources.slack_api import web_client
+from core.slack_web import web_client
+from emulator.slack import SlackEmulator
+from migrations.schema import ensure_schema
 from tuning.dataset import Example, build_dataset, in_heldout, read_examples
 from tuning.prompt import escalates
 from tuning.run import NotEnoughData, collect_threads, make_dataset
-from tuning.sample_threads import PEOPLE, RESPONDERS, SHIPPED, generate
 from tuning.threads import from_export, from_slack_api
 
 
@@ -90,7 +91,7 @@ def test_a_folder_that_is_not_an_export_is_a_clear_error(tmp_path):
 
 
 def test_too_little_data_refuses_to_train(settings, tmp_path):
-    from tuning.sample_threads import write_export
+    from benchmarks.sample_threads import write_export
 
     write_export(generate(6), tmp_path / "tiny")
     engine = get_engine(settings.resolved_database_url)

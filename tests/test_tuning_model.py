@@ -9,18 +9,19 @@ import torch
 from safetensors.torch import load_file
 from sqlalchemy import select
 
-from bot.answering.pipeline import Answerer
-from core.db import ensure_schema, get_engine, session_scope
+from benchmarks.sample_threads import SHIPPED, generate, write_export
+from core.db import get_engine, session_scope
 from core.errors import CitebotError, NotFoundError
 from core.models import Answer, TuningRun
 from core.settings import Settings
+from migrations.schema import ensure_schema
+from service.answers import AnswerService
 from tests.test_cli import run as run_cli
 from tuning import registry
 from tuning.base_model import load_tokenizer
 from tuning.dataset import build_dataset
 from tuning.evaluate import Behaviour, Evaluation, invented_facts, promotion_decision
 from tuning.run import collect_threads, run_tuning
-from tuning.sample_threads import SHIPPED, generate, write_export
 from tuning.serving import EscalationModel
 from tuning.threads import from_export
 from tuning.train import TrainConfig, encode, train_adapter
@@ -164,7 +165,7 @@ def test_escalation_replies_use_the_promoted_adapter_and_swap_without_restart(tu
     from indexing.pipeline import index_paths
 
     index_paths([corpus], settings)
-    answerer = Answerer(settings, escalation=model)
+    answerer = AnswerService(settings, escalation=model)
     result = answerer.ask("Can someone grant me prod database access?", user="U1", channel="C1")
     assert result.route == "escalate" and result.adapter_version == report.version
     assert not any(ch.isdigit() for ch in result.answer)

@@ -13,9 +13,10 @@ import re
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
+from core.sentences import split_sentences
 from tuning.dataset import Example
-from tuning.prompt import asks_for_details, escalates, escalation_messages, handles
 from tuning.generation import generate_text
+from tuning.prompt import asks_for_details, escalates, escalation_messages, handles
 from tuning.train import collate, encode
 
 MAX_REPLY_CHARS = 500
@@ -55,7 +56,7 @@ def invented_facts(reply: str, thread: str, known_handles: set[str]) -> list[str
 
 
 def format_ok(reply: str) -> bool:
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", reply.strip()) if s]
+    sentences = split_sentences(reply)
     return (0 < len(reply) <= MAX_REPLY_CHARS and len(sentences) <= MAX_REPLY_SENTENCES
             and not _BAD_FORMAT.search(reply))
 

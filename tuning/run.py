@@ -58,7 +58,7 @@ def collect_threads(engine: Engine, settings: Settings, exports: list[Path] | No
     for folder in [*settings.tune_export_paths, *(exports or [])]:
         load.extend(from_export(folder, settings.resolved_reaction))
     if channels:
-        from indexing.sources.slack_api import web_client
+        from core.slack_web import web_client
 
         if not settings.slack_bot_token:
             raise CitebotError("Reading threads from Slack needs SLACK_BOT_TOKEN (scopes channels:history, "

@@ -103,7 +103,7 @@ def from_slack_api(client, channels: list[str], reaction: str, oldest: datetime 
     """
     from slack_sdk.errors import SlackApiError
 
-    from indexing.sources.slack_api import paged
+    from core.slack_web import paged
 
     load = ThreadLoad()
     params = {"oldest": f"{oldest.timestamp():.6f}"} if oldest else {}
@@ -122,3 +122,16 @@ def from_slack_api(client, channels: list[str], reaction: str, oldest: datetime 
         except SlackApiError as exc:
             load.problems.append(f"channel {channel}: {exc.response.get('error', exc)}; skipped")
     return load
+
+
+def save_resolved_thread(engine, channel: str, thread_ts: str, permalink: str, marked_by: str, private: bool,
+                         messages: list[dict]) -> None:
+    """Keep a thread someone marked resolved in Slack (once per thread; marking again refreshes it)."""
+    with session_scope(engine) as session:
+        row = session.scalar(select(ResolvedThread).where(ResolvedThread.channel_id == channel,
+                                                          ResolvedThread.thread_ts == thread_ts))
+        if row is None:
+            row = ResolvedThread(channel_id=channel, thread_ts=thread_ts)
+            session.add(row)
+        row.permalink, row.marked_by, row.private = permalink, marked_by, private
+        row.messages_json = json.dumps(messages)

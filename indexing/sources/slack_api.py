@@ -7,35 +7,14 @@ the harvest marked incomplete, so the threads already indexed from it are kept, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from core.errors import CitebotError
+from core.slack_web import paged, web_client
 from indexing.sources.base import Harvest, ProgressFn, Source
 from indexing.sources.slack_threads import group_threads, is_knowledge, thread_document
 
 PAGE_SIZE = 200
-RATE_LIMIT_RETRIES = 3
-
-
-def paged(call, key: str, **params) -> Iterator:
-    """Every item of a cursor-paginated Web API list (`key` of each page), following next_cursor."""
-    cursor = None
-    while True:
-        response = call(cursor=cursor, **params) if cursor else call(**params)
-        yield from response.get(key, [])
-        cursor = (response.get("response_metadata") or {}).get("next_cursor")
-        if not cursor:
-            return
-
-
-def web_client(token: str, api_url: str):
-    """A Web API client that sleeps for Retry-After on 429 (up to RATE_LIMIT_RETRIES times)."""
-    from slack_sdk import WebClient
-    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
-
-    client = WebClient(token=token, base_url=api_url, timeout=30)
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES))
-    return client
 
 
 class SlackApiSource(Source):

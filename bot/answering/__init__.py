@@ -1,1 +1,0 @@
-"""Answering: retrieval → route → grounded answer or escalation → sentence-level citations."""

@@ -1,0 +1,260 @@
+"""`citebot tune ...`: build the dataset, train, evaluate, and manage the adapter registry."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from cli.context import settings_and_engine
+from cli.output import console, err_console, print_json
+from core.errors import CitebotError
+
+app = typer.Typer(help="Fine-tune the escalation model (LoRA) on resolved threads and manage its adapters; "
+                       "adapt the embedder to your docs.",
+                  no_args_is_help=True)
+EXPORT_HELP = "A Slack export folder to read resolved threads from (repeatable); adds to CITEBOT_TUNE_EXPORTS."
+CHANNEL_HELP = "A Slack channel id whose resolved threads are read through the Web API (repeatable)."
+
+
+@contextmanager
+def _training_bar(quiet: bool):
+    """A progress bar with loss and ETA on stderr; yields the train loop's progress callback."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        task = bar.add_task("training", total=None, loss="-")
+
+        def progress(step: int, total: int, loss: float, _eta: float) -> None:
+            bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
+
+        yield progress
+
+
+def _print_stats(stats) -> None:
+    console.print(f"{stats.threads_in} threads: {stats.train} training and {stats.heldout} held-out examples "
+                  f"(split by thread); skipped {stats.unresolved_skipped} not marked resolved, {stats.bot_only} "
+                  f"with only bot messages, {stats.no_team_reply} with no team reply, {stats.duplicates} "
+                  f"duplicates; {stats.secrets_scrubbed} messages had secrets or e-mails scrubbed.", highlight=False)
+    groups = ", ".join(f"{g} {n}" for g, n in stats.groups.items()) or "none"
+    console.print(f"escalating replies: {stats.escalating_share:.0%}; groups looped in: {groups}", highlight=False)
+    for problem in stats.problems:
+        err_console.print(f"  skipped {escape(problem)}", highlight=False)
+
+
+@app.command("dataset")
+def dataset(
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for train.jsonl, heldout.jsonl and stats.json."),
+    export: list[Path] = typer.Option(None, "--export", help=EXPORT_HELP),
+    channel: list[str] = typer.Option(None, "--slack-channel", help=CHANNEL_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print the stats as one JSON object."),
+) -> None:
+    """Turn resolved threads into (thread so far → the team's reply) examples, scrubbed and deduplicated."""
+    from tuning.dataset import build_dataset
+    from tuning.run import collect_threads
+
+    settings, engine = settings_and_engine()
+    data = build_dataset(collect_threads(engine, settings, export, channel), settings.tune_heldout_fraction,
+                         settings.tune_scrub_names)
+    data.write(out)
+    if as_json:
+        print_json(asdict(data.stats))
+        return
+    _print_stats(data.stats)
+    console.print(f"wrote {out}/train.jsonl, heldout.jsonl, stats.json", highlight=False)
+
+
+@app.command("train")
+def train(
+    data: Path = typer.Option(..., "--data", help="A folder written by `citebot tune dataset`."),
+    out: Path = typer.Option(..., "--out", "-o", help="Adapter folder; a checkpoint in it is resumed."),
+    max_minutes: float = typer.Option(None, "--max-minutes", help="Stop after this long, keeping what was learned."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/checkpoint if there is one."),
+    as_json: bool = typer.Option(False, "--json", help="Print the training result as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Train a LoRA adapter on a dataset folder (not registered: `citebot tune run` does everything)."""
+    from tuning.dataset import read_examples
+    from tuning.run import train_config
+    from tuning.train import train_adapter
+
+    settings, _ = settings_and_engine()
+    if not (data / "train.jsonl").exists():
+        raise CitebotError(f"{data} has no train.jsonl: build it with `citebot tune dataset --out {data}`.")
+    examples = read_examples(data / "train.jsonl")
+    stats = json.loads((data / "stats.json").read_text()) if (data / "stats.json").exists() else {}
+    if len(examples) < settings.tune_min_examples:
+        raise CitebotError(f"{len(examples)} training examples in {data}; at least {settings.tune_min_examples} "
+                           "are needed (CITEBOT_TUNE_MIN_EXAMPLES).")
+    with _training_bar(quiet or as_json) as progress:
+        result = train_adapter(examples, out, settings.model_cache_dir, train_config(settings, max_minutes),
+                               stats.get("dataset_hash", "unknown"), progress=progress, resume=resume)
+    if as_json:
+        print_json(asdict(result))
+        return
+    budget = " (stopped by --max-minutes)" if result.stopped_by_budget else ""
+    resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
+    console.print(f"trained {result.steps}/{result.total_steps} steps on {result.examples} examples in "
+                  f"{result.seconds:.0f} s ({result.tokens_per_s:.0f} tokens/s on {result.device}{resumed}){budget}; "
+                  f"final loss {result.losses[-1] if result.losses else float('nan'):.3f}; adapter in {out}",
+                  highlight=False)
+
+
+def _evaluation_table(evaluation: dict) -> Table:
+    table = Table("", *evaluation.keys())
+    table.add_row("held-out loss", *(f"{e['loss']:.3f}" for e in evaluation.values()))
+    table.add_row("perplexity", *(f"{e['perplexity']:.1f}" for e in evaluation.values()))
+    for name in ("escalation_agreement", "group_agreement", "asks_details", "format_ok", "no_invented_facts",
+                 "mean_chars"):
+        table.add_row(name.replace("_", " "), *(str(e["behaviour"][name]) for e in evaluation.values()))
+    return table
+
+
+@app.command("eval")
+def eval_adapter(
+    data: Path = typer.Option(..., "--data", help="A folder written by `citebot tune dataset`."),
+    adapter: Path = typer.Option(..., "--adapter", help="An adapter folder written by `citebot tune train`."),
+    as_json: bool = typer.Option(False, "--json", help="Print base vs tuned as JSON."),
+) -> None:
+    """Compare the base model and an adapter on the held-out threads: loss and behaviour checks."""
+    from tuning.dataset import Dataset, DatasetStats, read_examples
+    from tuning.run import evaluate_adapter
+
+    settings, _ = settings_and_engine()
+    if not (adapter / "adapter_config.json").exists():
+        raise CitebotError(f"{adapter} is not an adapter folder (no adapter_config.json).")
+    stats = DatasetStats(**json.loads((data / "stats.json").read_text()))
+    held = Dataset(read_examples(data / "train.jsonl"), read_examples(data / "heldout.jsonl"), stats)
+    evaluation = {k: v.to_json() for k, v in evaluate_adapter(adapter, held, settings).items()}
+    if as_json:
+        print_json(evaluation)
+    else:
+        console.print(_evaluation_table(evaluation))
+
+
+@app.command("run")
+def run(
+    export: list[Path] = typer.Option(None, "--export", help=EXPORT_HELP),
+    channel: list[str] = typer.Option(None, "--slack-channel", help=CHANNEL_HELP),
+    force: bool = typer.Option(False, "--force", help="Train even if no thread was resolved since the last run."),
+    max_minutes: float = typer.Option(None, "--max-minutes", help="Training time budget."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """The periodic job: new resolved threads → dataset → train → evaluate → promote or keep.
+
+    An adapter is promoted only if its held-out loss beats the adapter being served (or the base
+    model) and no behaviour check regresses; a crashed run on the same data resumes.
+    """
+    from tuning.run import collect_threads, run_tuning
+
+    settings, engine = settings_and_engine()
+    with _training_bar(quiet or as_json) as progress:
+        report = run_tuning(engine, settings, collect_threads(engine, settings, export, channel), "cli", force,
+                            max_minutes, progress)
+    if as_json:
+        print_json(asdict(report))
+        return
+    console.print(f"[bold]{report.status}[/bold] {report.version or ''}: {escape(report.decision)}", highlight=False)
+    if report.evaluation:
+        console.print(_evaluation_table(report.evaluation))
+
+
+@app.command("list")
+def list_runs(
+    limit: int = typer.Option(20, "--limit", "-n", min=1),
+    as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
+) -> None:
+    """Tuning runs, newest first: status, data, losses, and which adapter is active."""
+    from tuning.registry import list_runs as runs
+
+    _, engine = settings_and_engine()
+    rows = runs(engine, limit)
+    if as_json:
+        print_json([{"version": r.version, "status": r.status, "active": r.active, "created_at": r.created_at,
+                     "train_examples": r.train_examples, "heldout_examples": r.heldout_examples,
+                     "base_loss": r.base_loss, "tuned_loss": r.tuned_loss, "decision": r.decision,
+                     "adapter_bytes": r.adapter_bytes, "error": r.error} for r in rows])
+        return
+    if not rows:
+        console.print("No tuning runs yet. Start one with `citebot tune run`.")
+        return
+    table = Table("version", "status", "examples", "loss base → tuned", "decision")
+    for r in rows:
+        loss = f"{r.base_loss:.3f} → {r.tuned_loss:.3f}" if r.tuned_loss is not None else "-"
+        table.add_row(("* " if r.active else "") + r.version, r.status, f"{r.train_examples}+{r.heldout_examples}",
+                      loss, escape(r.error or r.decision))
+    console.print(table)
+
+
+@app.command("promote")
+def promote(version: str = typer.Argument(..., help="A version from `citebot tune list`.")) -> None:
+    """Serve this adapter; running bots pick it up within CITEBOT_ADAPTER_POLL_SECONDS."""
+    from tuning.registry import promote as do_promote
+
+    _, engine = settings_and_engine()
+    do_promote(engine, version)
+    console.print(f"promoted {version}; bots switch to it within their poll interval", highlight=False)
+
+
+@app.command("rollback")
+def rollback() -> None:
+    """Stop serving the active adapter and return to the previously promoted one (or the base model)."""
+    from tuning.registry import rollback as do_rollback
+
+    _, engine = settings_and_engine()
+    previous = do_rollback(engine)
+    console.print(f"rolled back; now serving {previous or 'the base model'}", highlight=False)
+
+
+@app.command("embedder")
+def embedder(
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for the adapted model (must not exist); default "
+                             "CITEBOT_HOME/embedders/<base>-adapted-<time>."),
+    epochs: int = typer.Option(1, "--epochs", min=1, max=20, help="Passes over the chunks (mpnet: ~25 min each "
+                               "per 600 chunks on 2 CPU cores, much less on a GPU)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as one JSON object."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Adapt the embedder (CITEBOT_EMBED_MODEL, or the base of an adapted one) to the indexed chunks, without
+    labelled questions: a sentence of a chunk learns to find its chunk among the others (inverse cloze task).
+
+    Writes a new model folder and changes nothing else: point CITEBOT_EMBED_MODEL at it and run
+    `citebot index --rebuild`. Measure first: `citebot eval retrieval --beir DIR --adapt` for ranking, and
+    `citebot eval answers --set QUESTIONS --docs DOCS` with CITEBOT_EMBED_MODEL set to the folder, as a gain on
+    the docs' own phrasing need not carry over to how people ask (README, "Retrieval quality").
+    """
+    from datetime import datetime
+
+    from cli.output import stage_progress
+    from core.settings import get_settings
+    from indexing.adaptation import AdaptParams, adapt_embedder, indexed_chunks
+    from indexing.embed_models import base_of
+
+    settings = get_settings()
+    chunks = indexed_chunks(settings)
+    if out is None:
+        name = Path(base_of(settings.embed_model)).name
+        out = settings.home / "embedders" / f"{name}-adapted-{datetime.now():%Y%m%d-%H%M%S}"
+    params = AdaptParams(epochs=epochs)
+    if quiet or as_json:
+        report = adapt_embedder(chunks, settings, out, params)
+    else:
+        with stage_progress() as progress:
+            report = adapt_embedder(chunks, settings, out, params, progress)
+    if as_json:
+        print_json(report.as_dict())
+        return
+    console.print(f"adapted {report.base} on {report.pairs_per_epoch} sentence→chunk pairs from {report.chunks} "
+                  f"chunks in {report.seconds:.0f} s ({report.steps} steps, loss {report.first_loss:.3f} → "
+                  f"{report.last_loss:.3f}); model in {report.out}\nto use it: CITEBOT_EMBED_MODEL={report.out} "
+                  "citebot index --rebuild", highlight=False, soft_wrap=True)
