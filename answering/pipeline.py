@@ -161,7 +161,13 @@ class Answerer(CustomQueryEngine):
                               route_reason=decision.reason, model="", passages=passages,
                               relevance=decision.scores)
         if decision.route == "rag":
-            self._answer(result, question, passages, decision.scores)
+            traced = self._compose(result, question, passages, decision.scores)
+            if traced:
+                self._render(result, traced, passages)
+            else:  # relevant passages, but not one sentence of them answers: the composer's verdict
+                result.route, result.route_reason = "abstain", "no passage sentence matched the question"
+                result.answer = "I found related docs but no sentence in them answers this; see the sources below."
+                result.citations = _citations(passages[:3])
         elif decision.route == "abstain":
             result.answer = ("I found only loosely related docs, so I won't guess an answer. "
                              "The closest sources are listed below; "
@@ -176,7 +182,10 @@ class Answerer(CustomQueryEngine):
         result.escalated_to = contact if result.route == "escalate" else None
         return result
 
-    def _answer(self, result: AnswerResult, question: str, passages: list[Passage], scores: list[float]) -> None:
+    def _compose(self, result: AnswerResult, question: str, passages: list[Passage],
+                 scores: list[float]) -> list[TracedSentence]:
+        """The answer's sentences, each traced to its passages: generated and traced, or quoted when the
+        style is extractive or the model failed or said nothing the passages support."""
         traced: list[TracedSentence] = []
         if self._style() == "generative":
             usage: dict[str, int] = {}
@@ -190,11 +199,10 @@ class Answerer(CustomQueryEngine):
             extracts = extract_answer(question, passages, scores, self.settings.abstain_threshold)
             traced = [TracedSentence(e.sentence, [e.passage_index + 1], e.score, True) for e in extracts]
             result.model = f"extractive:{EMBED_MODEL_ID}"
-        if not traced:
-            result.route, result.route_reason = "abstain", "no passage sentence matched the question"
-            result.answer = "I found related docs but no sentence in them answers this; see the sources below."
-            result.citations = _citations(passages[:3])
-            return
+        return traced
+
+    @staticmethod
+    def _render(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage]) -> None:
         _number_citations(result, traced, passages)
         if result.error:  # the model failed: say so, the quoted sentences and sources are still right
             result.answer += ("\n(The language model did not respond, so these sentences are quoted from the "

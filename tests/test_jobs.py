@@ -68,6 +68,26 @@ def test_a_job_waits_while_another_holds_its_source_then_runs(tmp_path, corpus):
     assert (job.status, job.attempts, job.worker) == ("done", 1, "here")
 
 
+def test_a_job_reports_its_progress_and_outcome_through_the_notifier_it_was_given(tmp_path, corpus):
+    settings = Settings(home=tmp_path / "home", config=_config(tmp_path, corpus))
+    engine = migrated_engine(settings.resolved_database_url)
+    posts: list[tuple[str, str, bool]] = []
+
+    class Recorder:
+        def __init__(self, job):
+            self.job = job
+
+        def post(self, text: str, final: bool = False) -> None:
+            posts.append((self.job.id, text, final))
+
+    job_id = create_job(engine, "reindex", "office", "U0ADMIN", "C0ADMIN", "1700000000.000100")
+    assert run_job(settings, engine, job_id, "here", notifier=Recorder)["status"] == "done"
+    assert {job for job, _, _ in posts} == {job_id}
+    assert any("Reindexing office" in text for _, text, final in posts if not final)
+    final = [text for _, text, final in posts if final]
+    assert len(final) == 1 and "Reindex finished" in final[0] and "3 added" in final[0]
+
+
 def test_a_job_for_an_unknown_source_fails_with_the_reason(tmp_path, corpus):
     settings = Settings(home=tmp_path / "home", config=_config(tmp_path, corpus))
     engine = migrated_engine(settings.resolved_database_url)
