@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import AnsweringSettings
 
 Message = dict[str, str]
 Usage = dict[str, int]  # filled by a call: {"prompt": tokens in, "completion": tokens out}
@@ -48,11 +49,11 @@ class _CompleteFromStream:
 class LocalGenerator(_CompleteFromStream):
     """Greedy decoding on the local small model, streamed token by token."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, model_cache: Path):
         from tuning.base_model import BASE_MODEL_ID, load_base_model
 
         self.name = f"local:{BASE_MODEL_ID}"
-        self.model, self.tokenizer = load_base_model(settings.model_cache_dir)
+        self.model, self.tokenizer = load_base_model(model_cache)
 
     def stream(self, messages: list[Message], max_tokens: int = 200, usage: Usage | None = None) -> Iterator[str]:
         from tuning.generation import stream_text
@@ -83,7 +84,7 @@ class LlamaIndexGenerator(_CompleteFromStream):
             raise GenerationError(f"The language model at {where} failed: {exc}") from None
 
 
-def _openai_arguments(settings: Settings, model: str) -> dict[str, Any]:
+def _openai_arguments(settings: AnsweringSettings, model: str) -> dict[str, Any]:
     if not settings.openai_api_key and not settings.openai_base_url:
         raise CitebotError(f"CITEBOT_LLM={settings.llm} needs OPENAI_API_KEY (and OPENAI_BASE_URL for a "
                            "compatible server such as vLLM or Ollama).")
@@ -105,7 +106,7 @@ def _known_to_openai(model: str) -> bool:
     return True
 
 
-def _integration(settings: Settings, backend: str, model: str):
+def _integration(settings: AnsweringSettings, backend: str, model: str):
     """The LlamaIndex LLM class for `backend` and the arguments citebot gives it."""
     if backend == "openai" and _known_to_openai(model):
         from llama_index.llms.openai import OpenAI
@@ -130,7 +131,7 @@ def _integration(settings: Settings, backend: str, model: str):
                            "LlamaIndex integration that provides it.") from None
 
 
-def llamaindex_llm(settings: Settings, backend: str, model: str) -> Generator:
+def llamaindex_llm(settings: AnsweringSettings, backend: str, model: str) -> Generator:
     cls, arguments = _integration(settings, backend, model)
     try:
         llm = cls(**{**arguments, **settings.llm_options})
@@ -139,8 +140,9 @@ def llamaindex_llm(settings: Settings, backend: str, model: str) -> Generator:
     return LlamaIndexGenerator(llm, f"{backend}:{model}")
 
 
-def make_generator(settings: Settings) -> Generator:
-    """The model that writes generative answers (CITEBOT_LLM, CITEBOT_LLM_MODEL)."""
+def make_generator(settings: AnsweringSettings, model_cache: Path) -> Generator:
+    """The model that writes generative answers (CITEBOT_LLM, CITEBOT_LLM_MODEL); the local one is
+    converted into `model_cache` on first use."""
     if settings.llm == "local":
-        return LocalGenerator(settings)
+        return LocalGenerator(model_cache)
     return llamaindex_llm(settings, settings.llm, settings.llm_model)

@@ -35,7 +35,7 @@ from answering.result import AnswerResult, Citation, Sentence
 from answering.router import RouteDecision, decide_route
 from answering.tracing import TracedSentence, trace
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import AnsweringSettings, RetrievalSettings, Settings
 from indexing.embedder import EMBED_MODEL_ID
 from indexing.retrieval import HybridRetriever, Passage
 
@@ -49,7 +49,7 @@ GROUNDED_PROMPT = (
 UNSUPPORTED_MARK = " [unsupported: not found in the sources]"
 
 
-def validate_question(question: str, settings: Settings) -> str:
+def validate_question(question: str, settings: AnsweringSettings) -> str:
     question = (question or "").strip()
     if not question:
         raise CitebotError("The question is empty. Ask something, e.g. citebot ask \"How do I set up the VPN?\"")
@@ -59,7 +59,7 @@ def validate_question(question: str, settings: Settings) -> str:
     return question
 
 
-def load_postprocessors(settings: Settings) -> list[BaseNodePostprocessor]:
+def load_postprocessors(settings: RetrievalSettings) -> list[BaseNodePostprocessor]:
     """CITEBOT_POSTPROCESSORS: `[{"class": "package.module:Name", ...its arguments}]`, made once."""
     made = []
     for spec in settings.postprocessors:
@@ -88,7 +88,7 @@ class Answerer(CustomQueryEngine):
     def __init__(self, settings: Settings, generator: Generator | None = None,
                  escalation: Generator | Callable[[], Generator] | None = None):
         super().__init__(settings=settings, retriever=HybridRetriever(settings),
-                         postprocessors=load_postprocessors(settings))
+                         postprocessors=load_postprocessors(settings.retrieval))
         self._generator = generator
         self._escalation = escalation
 
@@ -119,7 +119,7 @@ class Answerer(CustomQueryEngine):
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            self._generator = make_generator(self.settings)
+            self._generator = make_generator(self.settings.answering, self.settings.model_cache_dir)
         return self._generator
 
     @property
@@ -148,7 +148,7 @@ class Answerer(CustomQueryEngine):
         overrides CITEBOT_ESCALATION_CONTACT (per-channel escalation groups).
         """
         contact = contact or self.settings.escalation_contact
-        question = validate_question(question, self.settings)
+        question = validate_question(question, self.settings.answering)
         started = time.perf_counter()
         query = f"{context}\n{question}" if context else question
         passages = self._passages(query, self.settings.top_k, allowed)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.settings import Settings
+from core.settings import RetrievalSettings, Settings
 from core.vectors import similarities
 from indexing.embedder import SENTENCE_MODEL, embed_texts
 from indexing.retrieval import Passage
@@ -40,7 +40,7 @@ class RouteDecision:
         return max(self.scores, default=0.0)
 
 
-def relevance(query: str, passages: list[Passage], settings: Settings) -> list[float]:
+def relevance(query: str, passages: list[Passage], settings: RetrievalSettings) -> list[float]:
     """How well each passage matches the query, on the one scale the thresholds are calibrated on:
     MiniLM's cosine similarity. With the default embedder that is retrieval's own dense score. With
     mpnet, MiniLM embeds the query and passages again (~20 ms): mpnet ranks passages better but its
@@ -60,7 +60,7 @@ def person_or_action(question: str) -> str | None:
 def decide_route(question: str, passages: list[Passage], settings: Settings,
                  query: str | None = None) -> RouteDecision:
     """`query` is what was searched (the question with its thread context), when it differs."""
-    scores = relevance(query or question, passages, settings)
+    scores = relevance(query or question, passages, settings.retrieval)
     best = max(scores, default=0.0)
     if why := person_or_action(question):
         return RouteDecision("escalate", f"question {why}", scores)

@@ -18,11 +18,12 @@ from core.db import session_scope
 from core.errors import NotFoundError
 from core.models import Answer, new_audit_id, utcnow
 from core.redaction import redact
+from core.settings import StorageSettings
 
 log = logging.getLogger("citebot.audit")
 
 
-def open_audit(settings) -> tuple[Engine, AuditSpool]:
+def open_audit(settings: StorageSettings) -> tuple[Engine, AuditSpool]:
     """The audit database and its spool; a database that is down now only means rows are spooled."""
     from core.db import get_engine
     from migrations.schema import ensure_schema

@@ -17,7 +17,7 @@ from bot.dedupe import event_key, make_deduper
 from bot.job_status import slack_status
 from bot.services import Services
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import Settings, SlackSettings
 from core.slack_web import web_client
 from jobs.runner import JobRunner
 from ops.metrics import DUPLICATES
@@ -31,7 +31,7 @@ BOT_SCOPES = ["app_mentions:read", "channels:history", "channels:read", "chat:wr
               "groups:history", "groups:read", "im:history", "im:read", "reactions:read", "users:read"]
 
 
-def _oauth_settings(settings: Settings, engine):
+def _oauth_settings(settings: SlackSettings, engine):
     """Multi-workspace mode: installations and OAuth states live in the audit database (migration 0004)."""
     from slack_bolt.oauth.oauth_settings import OAuthSettings
     from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
@@ -59,11 +59,11 @@ def build_app(settings: Settings, answerer: AnswerService | None = None, process
     # questions from waiting behind them (Bolt's default pool has cpu_count + 4 workers).
     app = App(signing_secret=settings.slack_signing_secret, client=client,
               process_before_response=process_before_response,
-              oauth_settings=_oauth_settings(settings, answerer.engine) if oauth else None,
+              oauth_settings=_oauth_settings(settings.slack, answerer.engine) if oauth else None,
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="citebot"))
     services = Services(settings=settings, answerer=answerer, access=ChannelAccess(),
                         deduper=make_deduper(settings.redis_url), jobs=JobRunner(settings, answerer.engine, slack_status(settings)),
-                        channels=ChannelSettings(settings))
+                        channels=ChannelSettings(settings.storage))
 
     @app.middleware
     def drop_duplicates(body, next):  # noqa: A002 - Bolt passes `next` by that name

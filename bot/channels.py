@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import asdict, dataclass, field, fields
 
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import StorageSettings
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class ChannelConfig:
         return "\n".join(f"• {k}: {v if v not in (None, ()) else 'default'}" for k, v in asdict(self).items())
 
 
-def load_channel_configs(settings: Settings) -> dict[str, ChannelConfig]:
+def load_channel_configs(settings: StorageSettings) -> dict[str, ChannelConfig]:
     path = settings.config_path
     if path is None:
         return {}
@@ -53,7 +53,7 @@ def load_channel_configs(settings: Settings) -> dict[str, ChannelConfig]:
 
 
 class ChannelSettings:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: StorageSettings):
         self.configs = load_channel_configs(settings)
 
     def for_channel(self, channel: str) -> ChannelConfig:

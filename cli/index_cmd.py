@@ -90,7 +90,7 @@ def index(
     summaries = [_index_locked(s, target, quiet or as_json) for s in sources]
     if rebuild:
         replace_collection(settings, target.collection)
-    engine, spool = open_audit(settings)
+    engine, spool = open_audit(settings.storage)
     for summary in summaries:
         record_index_run(engine, summary, "cli", spool)
     named_files = {str(p.expanduser().resolve()) for p in paths or [] if p.is_file()}

@@ -96,7 +96,7 @@ def train(
         raise CitebotError(f"{len(examples)} training examples in {data}; at least {settings.tune_min_examples} "
                            "are needed (CITEBOT_TUNE_MIN_EXAMPLES).")
     with _training_bar(quiet or as_json) as progress:
-        result = train_adapter(examples, out, settings.model_cache_dir, train_config(settings, max_minutes),
+        result = train_adapter(examples, out, settings.model_cache_dir, train_config(settings.tuning, max_minutes),
                                stats.get("dataset_hash", "unknown"), progress=progress, resume=resume)
     if as_json:
         print_json(asdict(result))

@@ -1,4 +1,4 @@
-"""The one settings object of citebot, read from the environment (and an optional `.env`).
+"""The one settings object of citebot, read from the environment (and an optional `.env`), in groups.
 
 Names are part of the contract other issues and deployment scripts rely on: `CITEBOT_*` for our own
 settings, `OPENAI_*` and `SLACK_*` with the names those platforms' own tools use.
@@ -10,10 +10,12 @@ import os
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+G = TypeVar("G", bound=BaseModel)
 
 
 def _env(name: str) -> AliasChoices:
@@ -21,10 +23,8 @@ def _env(name: str) -> AliasChoices:
     return AliasChoices(name)
 
 
-class Settings(BaseSettings):
-    """Runtime configuration. Every field can be set by the environment variable in its alias."""
-
-    model_config = SettingsConfigDict(env_prefix="CITEBOT_", env_file=".env", extra="ignore", populate_by_name=True)
+class StorageSettings(BaseModel):
+    """Where data lives: the home folder, the audit database, the index, the model cache."""
 
     home: Path = Field(Path(".citebot"),
                        description="Data directory: Chroma files, SQLite audit db, model cache, adapters.")
@@ -38,122 +38,6 @@ class Settings(BaseSettings):
     model_cache: Path | None = Field(None, description="Where the converted local model is kept; shared by "
                                      "all homes because it derives from the installed package. "
                                      "Default ~/.cache/citebot.")
-
-    llm: str = Field("local", description="Who writes generative answers: local (the small offline model), "
-                     "openai, openai-like (any OpenAI-compatible server), azure, or `package.module:ClassName` "
-                     "of any LlamaIndex LLM integration installed.")
-    llm_model: str = Field("gpt-4o-mini",
-                           description="Model name given to the CITEBOT_LLM integration.")
-    llm_options: dict[str, Any] = Field(default_factory=dict, description="JSON object of extra arguments for "
-                                        "the CITEBOT_LLM integration's constructor, e.g. {\"context_window\": "
-                                        "8192} or Azure's {\"engine\": ..., \"azure_endpoint\": ..., "
-                                        "\"api_version\": ...}.")
-    answer_style: Literal["auto", "extractive", "generative"] = Field(
-        "auto",
-        description="auto: extractive with the small local model, generative with any other CITEBOT_LLM.")
-    postprocessors: list[dict[str, Any]] = Field(
-        default_factory=list, description="JSON list of LlamaIndex node postprocessors run on the retrieved "
-        "passages before routing, e.g. [{\"class\": \"package.module:Reranker\", \"top_n\": 8}].")
-    openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
-    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
-    llm_timeout: float = Field(30.0, gt=0, description="Seconds before a call to the openai backend gives up.")
-    llm_retries: int = Field(2, ge=0, le=10, description="Retries (with exponential backoff) of a failed "
-                             "openai backend call: connection errors, 429 and 5xx.")
-
-    embed_model: str = Field(
-        "minilm", description="Model that embeds chunks and queries: minilm (all-MiniLM-L6-v2, fast), mpnet "
-        "(all-mpnet-base-v2, `make install-mpnet`: +0.026 nDCG@10, ~5x the embedding time) or the folder of "
-        "one adapted to your docs by `citebot tune embedder`. Changing it needs `citebot index --rebuild`.")
-    top_k: int = Field(8, ge=1, le=50, description="Passages retrieved per question: the router judges and the "
-                       "answer quotes from these; only the ones quoted are shown as sources. 8 rather than 5 "
-                       "lifted Debian FAQ answers citing the right source from 0.82 to 0.86 with mpnet "
-                       "(MiniLM, handbook: unchanged).")
-    chunk_chars: int = Field(2500, ge=200, le=8000,
-                             description="Longest chunk; tuned on the Debian FAQ benchmark (1200: 0.704, "
-                             "2500: 0.745, 8000: 0.753 nDCG@10) and kept short enough to quote.")
-    dense_weight: float = Field(0.8, ge=0.0, le=1.0,
-                                description="Weight of dense similarity against normalised BM25 in hybrid "
-                                "retrieval (tuned with `citebot eval retrieval`).")
-    answer_threshold: float = Field(0.425, description="Best MiniLM similarity of question and passage at or "
-                                    "above which we answer (whatever CITEBOT_EMBED_MODEL retrieved them). "
-                                    "Calibrated with `citebot eval calibrate` on the handbook and Debian FAQ "
-                                    "sets pooled.")
-    abstain_threshold: float = Field(0.277, description="Below this we escalate; between the two we abstain "
-                                     "(the median unanswerable question of the calibration sets scores here).")
-    support_threshold: float = Field(0.55,
-                                     description="Minimum support score for a sentence to keep a citation.")
-    unsupported: Literal["remove", "flag"] = Field(
-        "remove", description="Generated sentences no passage supports: removed, or kept visibly flagged.")
-    max_question_chars: int = Field(4000)
-    redact_emails: bool = Field(True, description="Replace e-mail addresses in stored questions and answers "
-                                "(secrets such as tokens and keys are always redacted).")
-    escalation_contact: str = Field("@platform-oncall")
-
-    slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
-    slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_client_id: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_ID"),
-                                        description="Set (with SLACK_CLIENT_SECRET) for multi-workspace OAuth installs.")
-    slack_client_secret: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_SECRET"))
-    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
-    slack_process_before_response: bool = Field(False, description="FaaS-style HTTP deployments (AWS Lambda, "
-                                                "Cloud Functions): finish listeners before responding.")
-    slack_admins: str = Field("", description="Comma-separated Slack user ids allowed to /reindex and /audit.")
-    escalation_channel: str | None = Field(None, description="Channel id where \"escalate to a person\" posts.")
-    answer_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1, le=64,
-                                    description="Questions answered at once per bot process (default: half "
-                                    "the cores); the rest wait their turn, their progress message already up.")
-    resolved_reaction: str = Field("white_check_mark",
-                                   description="Reaction name that marks a Slack thread resolved.")
-    retention_days: int | None = Field(None, ge=1, description="Answers older than this are deleted or "
-                                       "redacted by the running bot, daily; unset keeps everything.")
-    retention_mode: Literal["delete", "redact"] = Field("redact", description="What retention does to old "
-                                                        "answers: delete them, or keep the rows and blank the text.")
-    review_token: str | None = Field(None, description="Shared admin token for the review web page "
-                                     "(`citebot audit serve`); required to start it.")
-    redis_url: str | None = Field(None, description="redis://host:6379/0: event dedupe and job locks shared "
-                                  "by every bot replica and worker.")
-    broker_url: str | None = Field(None, description="amqp://user:pass@host:5672// of the job queue (RabbitMQ): "
-                                   "reindex and tuning jobs run on `citebot worker` processes instead of a "
-                                   "thread of the bot. Needs CITEBOT_REDIS_URL and a Chroma server.")
-    queue: str = Field("citebot", description="Queue name on the broker: one per deployment sharing it.")
-    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line "
-                                                "(for log shippers), with audit and job ids as fields.")
-
-    escalation_llm: str = Field(
-        "local", description="Who writes escalation replies: the local small model with the promoted LoRA "
-        "adapter, or any CITEBOT_LLM backend serving it (openai: vLLM with --enable-lora serving that adapter).")
-    escalation_model: str = Field("citebot-escalation", description="Model name of the escalation adapter on "
-                                  "the OpenAI-compatible server (vLLM's --lora-modules NAME=PATH).")
-    adapter_poll_seconds: float = Field(10.0, ge=0.0, description="How often the bot checks for a newly "
-                                        "promoted adapter (hot swap, no restart).")
-    tune_exports: str = Field("", description="Comma-separated Slack export folders that `citebot tune run` "
-                              "reads resolved threads from, besides the threads marked resolved in Slack.")
-    tune_rank: int = Field(8, ge=1, le=256, description="LoRA rank.")
-    tune_alpha: int = Field(16, ge=1, description="LoRA alpha.")
-    tune_lr: float = Field(1e-3, gt=0, description="Learning rate.")
-    tune_epochs: int = Field(2, ge=1, le=50)
-    tune_batch_size: int = Field(4, ge=1, le=256)
-    tune_grad_accum: int = Field(2, ge=1, le=256, description="Micro-batches per optimizer step.")
-    tune_max_tokens: int = Field(320, ge=64, le=4096, description="Longest training sequence (thread + reply).")
-    tune_seed: int = Field(42)
-    tune_min_examples: int = Field(20, ge=1, description="Fewer training examples than this: no training.")
-    tune_heldout_fraction: float = Field(0.15, gt=0.0, lt=0.9)
-    tune_eval_samples: int = Field(20, ge=1, description="Held-out threads to generate replies for "
-                                   "in the behaviour checks.")
-    tune_scrub_names: bool = Field(True, description="Replace people's names and @mentions in training data.")
-
-    @field_validator("llm", "escalation_llm")
-    @classmethod
-    def _known_llm(cls, value: str) -> str:
-        if value in LLM_BACKENDS or _IMPORT_PATH.fullmatch(value):
-            return value
-        raise ValueError(f"use one of {', '.join(LLM_BACKENDS)} or a LlamaIndex LLM class as package.module:Name")
-
-    @field_validator("embed_model")
-    @classmethod
-    def _known_embed_model(cls, value: str) -> str:
-        return embed_model_name(value)
 
     @field_validator("home")
     @classmethod
@@ -187,17 +71,203 @@ class Settings(BaseSettings):
     def adapters_dir(self) -> Path:
         return self.home / "adapters"
 
-    @property
-    def tune_export_paths(self) -> list[Path]:
-        return [Path(p.strip()).expanduser() for p in self.tune_exports.split(",") if p.strip()]
+    def where(self) -> str:
+        """Where the index lives, for messages to the user."""
+        return self.chroma_url or str(self.chroma_path)
+
+
+class RetrievalSettings(BaseModel):
+    """How passages are found: the embedder, chunking, fusion, how many, postprocessors."""
+
+    embed_model: str = Field(
+        "minilm", description="Model that embeds chunks and queries: minilm (all-MiniLM-L6-v2, fast), mpnet "
+        "(all-mpnet-base-v2, `make install-mpnet`: +0.026 nDCG@10, ~5x the embedding time) or the folder of "
+        "one adapted to your docs by `citebot tune embedder`. Changing it needs `citebot index --rebuild`.")
+    top_k: int = Field(8, ge=1, le=50, description="Passages retrieved per question: the router judges and the "
+                       "answer quotes from these; only the ones quoted are shown as sources. 8 rather than 5 "
+                       "lifted Debian FAQ answers citing the right source from 0.82 to 0.86 with mpnet "
+                       "(MiniLM, handbook: unchanged).")
+    chunk_chars: int = Field(2500, ge=200, le=8000,
+                             description="Longest chunk; tuned on the Debian FAQ benchmark (1200: 0.704, "
+                             "2500: 0.745, 8000: 0.753 nDCG@10) and kept short enough to quote.")
+    dense_weight: float = Field(0.8, ge=0.0, le=1.0,
+                                description="Weight of dense similarity against normalised BM25 in hybrid "
+                                "retrieval (tuned with `citebot eval retrieval`).")
+    postprocessors: list[dict[str, Any]] = Field(
+        default_factory=list, description="JSON list of LlamaIndex node postprocessors run on the retrieved "
+        "passages before routing, e.g. [{\"class\": \"package.module:Reranker\", \"top_n\": 8}].")
+
+    @field_validator("embed_model")
+    @classmethod
+    def _known_embed_model(cls, value: str) -> str:
+        return embed_model_name(value)
+
+
+class AnsweringSettings(BaseModel):
+    """How answers are made: the models, the routing thresholds, tracing, escalation."""
+
+    llm: str = Field("local", description="Who writes generative answers: local (the small offline model), "
+                     "openai, openai-like (any OpenAI-compatible server), azure, or `package.module:ClassName` "
+                     "of any LlamaIndex LLM integration installed.")
+    llm_model: str = Field("gpt-4o-mini",
+                           description="Model name given to the CITEBOT_LLM integration.")
+    llm_options: dict[str, Any] = Field(default_factory=dict, description="JSON object of extra arguments for "
+                                        "the CITEBOT_LLM integration's constructor, e.g. {\"context_window\": "
+                                        "8192} or Azure's {\"engine\": ..., \"azure_endpoint\": ..., "
+                                        "\"api_version\": ...}.")
+    answer_style: Literal["auto", "extractive", "generative"] = Field(
+        "auto",
+        description="auto: extractive with the small local model, generative with any other CITEBOT_LLM.")
+    openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
+    openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before a call to the openai backend gives up.")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries (with exponential backoff) of a failed "
+                             "openai backend call: connection errors, 429 and 5xx.")
+    answer_threshold: float = Field(0.425, description="Best MiniLM similarity of question and passage at or "
+                                    "above which we answer (whatever CITEBOT_EMBED_MODEL retrieved them). "
+                                    "Calibrated with `citebot eval calibrate` on the handbook and Debian FAQ "
+                                    "sets pooled.")
+    abstain_threshold: float = Field(0.277, description="Below this we escalate; between the two we abstain "
+                                     "(the median unanswerable question of the calibration sets scores here).")
+    support_threshold: float = Field(0.55,
+                                     description="Minimum support score for a sentence to keep a citation.")
+    unsupported: Literal["remove", "flag"] = Field(
+        "remove", description="Generated sentences no passage supports: removed, or kept visibly flagged.")
+    max_question_chars: int = Field(4000)
+    escalation_contact: str = Field("@platform-oncall")
+    escalation_llm: str = Field(
+        "local", description="Who writes escalation replies: the local small model with the promoted LoRA "
+        "adapter, or any CITEBOT_LLM backend serving it (openai: vLLM with --enable-lora serving that adapter).")
+    escalation_model: str = Field("citebot-escalation", description="Model name of the escalation adapter on "
+                                  "the OpenAI-compatible server (vLLM's --lora-modules NAME=PATH).")
+    adapter_poll_seconds: float = Field(10.0, ge=0.0, description="How often the bot checks for a newly "
+                                        "promoted adapter (hot swap, no restart).")
+
+    @field_validator("llm", "escalation_llm")
+    @classmethod
+    def _known_llm(cls, value: str) -> str:
+        if value in LLM_BACKENDS or _IMPORT_PATH.fullmatch(value):
+            return value
+        raise ValueError(f"use one of {', '.join(LLM_BACKENDS)} or a LlamaIndex LLM class as package.module:Name")
+
+
+class SlackSettings(BaseModel):
+    """The Slack app: tokens, the API endpoint, admins, where escalations go, concurrency."""
+
+    slack_bot_token: str | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(None, validation_alias=_env("SLACK_SIGNING_SECRET"))
+    slack_app_token: str | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_client_id: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_ID"),
+                                        description="Set (with SLACK_CLIENT_SECRET) for multi-workspace OAuth installs.")
+    slack_client_secret: str | None = Field(None, validation_alias=_env("SLACK_CLIENT_SECRET"))
+    slack_api_url: str = Field("https://slack.com/api/", validation_alias=_env("SLACK_API_URL"))
+    slack_process_before_response: bool = Field(False, description="FaaS-style HTTP deployments (AWS Lambda, "
+                                                "Cloud Functions): finish listeners before responding.")
+    slack_admins: str = Field("", description="Comma-separated Slack user ids allowed to /reindex and /audit.")
+    escalation_channel: str | None = Field(None, description="Channel id where \"escalate to a person\" posts.")
+    answer_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1, le=64,
+                                    description="Questions answered at once per bot process (default: half "
+                                    "the cores); the rest wait their turn, their progress message already up.")
+    resolved_reaction: str = Field("white_check_mark",
+                                   description="Reaction name that marks a Slack thread resolved.")
 
     @property
     def admin_ids(self) -> set[str]:
         return {part.strip() for part in self.slack_admins.split(",") if part.strip()}
 
-    def where(self) -> str:
-        """Where the index lives, for messages to the user."""
-        return self.chroma_url or str(self.chroma_path)
+
+class AuditSettings(BaseModel):
+    """What the audit log keeps, for how long, and who may review it."""
+
+    redact_emails: bool = Field(True, description="Replace e-mail addresses in stored questions and answers "
+                                "(secrets such as tokens and keys are always redacted).")
+    retention_days: int | None = Field(None, ge=1, description="Answers older than this are deleted or "
+                                       "redacted by the running bot, daily; unset keeps everything.")
+    retention_mode: Literal["delete", "redact"] = Field("redact", description="What retention does to old "
+                                                        "answers: delete them, or keep the rows and blank the text.")
+    review_token: str | None = Field(None, description="Shared admin token for the review web page "
+                                     "(`citebot audit serve`); required to start it.")
+
+
+class OpsSettings(BaseModel):
+    """Running several processes: Redis, the job queue, log format."""
+
+    redis_url: str | None = Field(None, description="redis://host:6379/0: event dedupe and job locks shared "
+                                  "by every bot replica and worker.")
+    broker_url: str | None = Field(None, description="amqp://user:pass@host:5672// of the job queue (RabbitMQ): "
+                                   "reindex and tuning jobs run on `citebot worker` processes instead of a "
+                                   "thread of the bot. Needs CITEBOT_REDIS_URL and a Chroma server.")
+    queue: str = Field("citebot", description="Queue name on the broker: one per deployment sharing it.")
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line "
+                                                "(for log shippers), with audit and job ids as fields.")
+
+
+class TuningSettings(BaseModel):
+    """Fine-tuning the escalation model: data, LoRA training, evaluation."""
+
+    tune_exports: str = Field("", description="Comma-separated Slack export folders that `citebot tune run` "
+                              "reads resolved threads from, besides the threads marked resolved in Slack.")
+    tune_rank: int = Field(8, ge=1, le=256, description="LoRA rank.")
+    tune_alpha: int = Field(16, ge=1, description="LoRA alpha.")
+    tune_lr: float = Field(1e-3, gt=0, description="Learning rate.")
+    tune_epochs: int = Field(2, ge=1, le=50)
+    tune_batch_size: int = Field(4, ge=1, le=256)
+    tune_grad_accum: int = Field(2, ge=1, le=256, description="Micro-batches per optimizer step.")
+    tune_max_tokens: int = Field(320, ge=64, le=4096, description="Longest training sequence (thread + reply).")
+    tune_seed: int = Field(42)
+    tune_min_examples: int = Field(20, ge=1, description="Fewer training examples than this: no training.")
+    tune_heldout_fraction: float = Field(0.15, gt=0.0, lt=0.9)
+    tune_eval_samples: int = Field(20, ge=1, description="Held-out threads to generate replies for "
+                                   "in the behaviour checks.")
+    tune_scrub_names: bool = Field(True, description="Replace people's names and @mentions in training data.")
+
+    @property
+    def tune_export_paths(self) -> list[Path]:
+        return [Path(p.strip()).expanduser() for p in self.tune_exports.split(",") if p.strip()]
+
+
+class Settings(BaseSettings, StorageSettings, RetrievalSettings, AnsweringSettings, SlackSettings, AuditSettings,
+               OpsSettings, TuningSettings):
+    """Runtime configuration: every group's fields, each settable by the environment variable in its alias.
+
+    Components take the group they need (`settings.storage`, `settings.retrieval`, ...): a group is a
+    plain model holding only its own fields, so what a component depends on shows in its signature.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CITEBOT_", env_file=".env", extra="ignore", populate_by_name=True)
+
+    @property
+    def storage(self) -> StorageSettings:
+        return _view(StorageSettings, self)
+
+    @property
+    def retrieval(self) -> RetrievalSettings:
+        return _view(RetrievalSettings, self)
+
+    @property
+    def answering(self) -> AnsweringSettings:
+        return _view(AnsweringSettings, self)
+
+    @property
+    def slack(self) -> SlackSettings:
+        return _view(SlackSettings, self)
+
+    @property
+    def audit(self) -> AuditSettings:
+        return _view(AuditSettings, self)
+
+    @property
+    def ops(self) -> OpsSettings:
+        return _view(OpsSettings, self)
+
+    @property
+    def tuning(self) -> TuningSettings:
+        return _view(TuningSettings, self)
+
+
+def _view(group: type[G], settings: Settings) -> G:
+    """The group's fields of `settings`, as that group (already validated: nothing is re-checked)."""
+    return group.model_construct(**{name: getattr(settings, name) for name in group.model_fields})
 
 
 LLM_BACKENDS = ("local", "openai", "openai-like", "azure")

@@ -69,9 +69,14 @@ class Bm25Index:
         (partial / "ids.json").write_text(json.dumps(self.ids), encoding="utf-8")
         (partial / STATE_FILE).write_text(json.dumps(state), encoding="utf-8")
         old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
-        if folder.exists():
+        try:
             folder.rename(old)
-        partial.rename(folder)
+        except FileNotFoundError:  # first save, or another process is swapping its copy in right now
+            pass
+        try:
+            partial.rename(folder)
+        except OSError:  # another process saved the same index at the same moment: keep its copy
+            shutil.rmtree(partial, ignore_errors=True)
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod

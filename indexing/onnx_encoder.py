@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import os
 import shutil
 import sys
 import warnings
@@ -91,7 +92,7 @@ def export(source: Path, target: Path) -> Path:
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_types else [])
     sample = tuple(torch.ones(2, 8, dtype=torch.long) for _ in names)
     axes = {name: {0: "batch", 1: "tokens"} for name in names} | {"embedding": {0: "batch"}}
-    partial = target.with_name(target.name + ".tmp")
+    partial = target.with_name(f"{target.name}.tmp-{os.getpid()}")  # bots starting together export at once
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     with torch.no_grad(), warnings.catch_warnings():
@@ -110,8 +111,14 @@ def export(source: Path, target: Path) -> Path:
         "source": str(source), "version": EXPORT_VERSION, "inputs": names,
         "max_seq_length": int(sentence_model.max_seq_length), "pad_id": int(pad if pad is not None else 0)}),
         encoding="utf-8")
-    shutil.rmtree(target, ignore_errors=True)
-    partial.rename(target)
+    if target.exists() and not (target / EXPORT_META).exists():
+        shutil.rmtree(target, ignore_errors=True)  # a damaged export (made by hand, or half copied)
+    try:
+        partial.rename(target)
+    except OSError:  # another process finished the same export first: keep its copy
+        shutil.rmtree(partial, ignore_errors=True)
+        if not (target / EXPORT_META).exists():
+            raise
     return target
 
 

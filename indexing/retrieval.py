@@ -17,6 +17,7 @@ as `Passage` records, which the router, composer, tracer and audit log read.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from core.vectors import cosine
 from indexing.lexical import Bm25Index
 from indexing.store import bm25_folder, check_embed_model, get_collection, open_client
 
+log = logging.getLogger("citebot.retrieval")
 CANDIDATES = 30
 _VERSION_KEY = "citebot_version"
 VERSION_RECHECK_SECONDS = 2.0  # an edit made by another process is searchable (BM25 too) within this
@@ -96,7 +98,7 @@ def save_bm25(settings: Settings, collection) -> None:
     """Build and save the BM25 index beside an embedded index (done after every change, so a cold
     `citebot ask` loads it instead of reading and tokenizing every chunk)."""
     if not settings.chroma_url:
-        build_bm25(collection).save(bm25_folder(settings), index_state(collection))
+        build_bm25(collection).save(bm25_folder(settings.storage), index_state(collection))
 
 
 class HybridRetriever(BaseRetriever):
@@ -113,7 +115,7 @@ class HybridRetriever(BaseRetriever):
 
     def _get_collection(self):
         if self._collection is None:
-            self._client = self._client or open_client(self.settings, create=False)
+            self._client = self._client or open_client(self.settings.storage, create=False)
             self._collection = self._client and self._named_collection()
             self._checked_at = time.monotonic()
         return self._collection
@@ -134,10 +136,13 @@ class HybridRetriever(BaseRetriever):
     def _bm25_index(self, collection) -> Bm25Index:
         state = index_state(self._fresh_collection(collection))
         if self._bm25 is None or state != self._bm25_state:
-            saved = None if self.settings.chroma_url else Bm25Index.load(bm25_folder(self.settings), state)
+            saved = None if self.settings.chroma_url else Bm25Index.load(bm25_folder(self.settings.storage), state)
             self._bm25 = saved or build_bm25(collection)
             if saved is None and not self.settings.chroma_url:
-                self._bm25.save(bm25_folder(self.settings), state)
+                try:
+                    self._bm25.save(bm25_folder(self.settings.storage), state)
+                except OSError as exc:  # a read-only home: answer from memory, rebuild next process
+                    log.warning("could not save the BM25 index in %s: %s", bm25_folder(self.settings.storage), exc)
             self._bm25_state = state
         return self._bm25
 

@@ -11,14 +11,14 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import Settings, StorageSettings
 from indexing.embed_models import model_key
 from indexing.sources.base import Indexed
 
 EMBED_MODEL_KEY = "citebot_embed_model"
 
 
-def open_client(settings: Settings, create: bool = True):
+def open_client(settings: StorageSettings, create: bool = True):
     """The Chroma client: HttpClient for CITEBOT_CHROMA_URL, else the files in CITEBOT_HOME (None when
     `create` is False and nothing was indexed yet)."""
     import chromadb
@@ -50,7 +50,7 @@ def get_collection(client, name: str):
 
 def open_collection(settings: Settings, create: bool = True):
     """The chunk collection; `create=False` returns None when nothing was indexed yet."""
-    client = open_client(settings, create)
+    client = open_client(settings.storage, create)
     if client is None:
         return None
     if create:
@@ -76,7 +76,7 @@ def check_embed_model(collection, settings: Settings):
 
 def drop_collection(settings: Settings) -> None:
     """Delete the configured collection if it exists."""
-    client = open_client(settings)
+    client = open_client(settings.storage)
     if get_collection(client, settings.collection) is not None:
         client.delete_collection(settings.collection)
 
@@ -85,14 +85,14 @@ def replace_collection(settings: Settings, rebuilt: str) -> None:
     """Put the freshly built collection `rebuilt` in place of the configured one. Until this moment the old
     index kept answering; a crash before it leaves the old index untouched."""
     drop_collection(settings)
-    open_client(settings).get_collection(rebuilt).modify(name=settings.collection)
-    built = bm25_folder(settings.model_copy(update={"collection": rebuilt}))
+    open_client(settings.storage).get_collection(rebuilt).modify(name=settings.collection)
+    built = bm25_folder(settings.storage.model_copy(update={"collection": rebuilt}))
     if built.exists():  # its BM25 index was saved under the build's name; it is current for the swap
-        shutil.rmtree(bm25_folder(settings), ignore_errors=True)
-        built.rename(bm25_folder(settings))
+        shutil.rmtree(bm25_folder(settings.storage), ignore_errors=True)
+        built.rename(bm25_folder(settings.storage))
 
 
-def bm25_folder(settings: Settings) -> Path:
+def bm25_folder(settings: StorageSettings) -> Path:
     """Where the BM25 index of an embedded collection is saved (see `indexing.lexical`)."""
     return settings.home / "bm25" / settings.collection
 

@@ -23,5 +23,5 @@ def state_gauges(settings: Settings, engine: Engine) -> list[Gauge]:
         from jobs.queue import queue_depth
 
         gauges.append(Gauge("citebot_queue_depth", "Job messages waiting in the broker queue.",
-                            lambda: queue_depth(settings)))
+                            lambda: queue_depth(settings.ops)))
     return gauges

@@ -16,7 +16,7 @@ from __future__ import annotations
 import socket
 from functools import lru_cache
 
-from core.settings import Settings, get_settings
+from core.settings import OpsSettings, get_settings
 from jobs.notify import NotifierFactory, silent
 from jobs.work import LockBusy, run_job
 
@@ -56,11 +56,11 @@ def celery_app(broker_url: str, notifier: NotifierFactory = silent):
     return app
 
 
-def enqueue(settings: Settings, job_id: str) -> None:
+def enqueue(settings: OpsSettings, job_id: str) -> None:
     celery_app(settings.broker_url).send_task("citebot.run_job", args=[job_id], queue=settings.queue)
 
 
-def queue_depth(settings: Settings) -> int | None:
+def queue_depth(settings: OpsSettings) -> int | None:
     """Messages waiting in the broker's queue (not yet taken by a worker); None if it cannot tell."""
     try:
         with celery_app(settings.broker_url).connection_for_write() as conn:

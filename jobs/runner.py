@@ -58,7 +58,7 @@ class JobRunner:
             from jobs.queue import enqueue
 
             try:
-                enqueue(self.settings, job_id)
+                enqueue(self.settings.ops, job_id)
             except Exception as exc:  # noqa: BLE001 - broker down: say so, keep the row as the record
                 fail_job(self.engine, job_id, f"could not reach the job queue: {exc}")
                 raise

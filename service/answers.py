@@ -27,7 +27,7 @@ def escalation_model(settings: Settings, engine: Engine) -> Generator:
     in the audit database), or that adapter served by an OpenAI-compatible server such as vLLM (any
     backend CITEBOT_LLM accepts, under the model name CITEBOT_ESCALATION_MODEL)."""
     if settings.escalation_llm != "local":
-        return llamaindex_llm(settings, settings.escalation_llm, settings.escalation_model)
+        return llamaindex_llm(settings.answering, settings.escalation_llm, settings.escalation_model)
     from tuning.serving import EscalationModel
 
     return EscalationModel(settings, engine)
@@ -38,7 +38,7 @@ class AnswerService:
 
     def __init__(self, settings: Settings, generator: Generator | None = None, escalation: Generator | None = None):
         self.settings = settings
-        self.engine, self.spool = open_audit(settings)
+        self.engine, self.spool = open_audit(settings.storage)
         self.answerer = Answerer(settings, generator=generator,
                                  escalation=escalation or (lambda: escalation_model(settings, self.engine)))
 

@@ -160,7 +160,7 @@ def calibrate(sets: list[tuple[str, list[Labelled], Settings]]) -> dict:
         for item in items:
             if item.expect_route != "escalate":
                 passages = retriever.search(item.question, k=settings.top_k)
-                best = max(relevance(item.question, passages, settings), default=0.0)
+                best = max(relevance(item.question, passages, settings.retrieval), default=0.0)
                 scored.append((name, best, item.answerable))
     positives = [s for _, s, a in scored if a]
     if not positives or len(positives) == len(scored):

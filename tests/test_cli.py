@@ -222,3 +222,27 @@ def test_rebuild_replaces_the_index_after_a_settings_change(cli_env, indexed, ho
     assert client.get_collection("citebot").count() == rebuilt["chunks_total"]
     answer = json.loads(run(cli_env, "ask", "--json", "Where can I park my bike?").stdout)
     assert answer["route"] == "rag" and answer["citations"]
+
+
+def test_ask_batch_answers_every_line_in_order_and_a_bad_line_does_not_stop_it(cli_env, indexed, tmp_path):
+    questions = tmp_path / "questions.txt"
+    questions.write_text("Where can I park my bike?\n\n" + "x" * 5000 + "\nWho descales the espresso machine?\n")
+    proc = run(cli_env, "ask", "--batch", str(questions))
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [row["line"] for row in rows] == [1, 3, 4], "blank lines are skipped, numbers say which line"
+    assert rows[0]["route"] == "rag" and rows[0]["citations"][0]["source"].endswith("parking.md")
+    assert "limit" in rows[1]["error"] and "route" not in rows[1]
+    assert rows[2]["route"] == "rag" and "Tuesday" in rows[2]["answer"]
+    assert "2 answered, 1 failed" in proc.stderr
+    logged = json.loads(run(cli_env, "audit", "list", "--json").stdout)
+    assert {r["audit_id"] for r in logged} == {rows[0]["audit_id"], rows[2]["audit_id"]}
+
+
+def test_ask_batch_reads_standard_input_and_refuses_unclear_input(cli_env, indexed, tmp_path):
+    proc = subprocess.run([CITEBOT_BIN, "ask", "--batch", "-"], env=cli_env, input="Where is the colour printer?\n",
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["citations"][0]["source"].endswith("printers.html")
+    assert_clean_error(run(cli_env, "ask", "--batch", str(tmp_path / "missing.txt")), "Cannot read")
+    assert_clean_error(run(cli_env, "ask", "Where?", "--batch", "-"), "--batch FILE")
+    assert_clean_error(run(cli_env, "ask"), "Give one question")

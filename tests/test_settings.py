@@ -27,3 +27,22 @@ def test_unrelated_home_variable_is_not_citebot_home(monkeypatch):
     monkeypatch.setenv("HOME", "/somewhere/else")
     assert Settings().home == Path(".citebot").resolve()
 
+
+
+def test_settings_come_in_groups_that_hold_only_their_own_fields(monkeypatch, tmp_path):
+    from core.settings import (AnsweringSettings, AuditSettings, OpsSettings, RetrievalSettings, SlackSettings,
+                               StorageSettings, TuningSettings)
+
+    groups = {"storage": StorageSettings, "retrieval": RetrievalSettings, "answering": AnsweringSettings,
+              "slack": SlackSettings, "audit": AuditSettings, "ops": OpsSettings, "tuning": TuningSettings}
+    owners = [name for group in groups.values() for name in group.model_fields]
+    assert sorted(owners) == sorted(Settings.model_fields), "every setting belongs to exactly one group"
+    monkeypatch.setenv("CITEBOT_TOP_K", "5")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-group")
+    s = Settings(home=tmp_path)
+    for attribute, group in groups.items():
+        view = getattr(s, attribute)
+        assert type(view) is group and set(type(view).model_fields) == set(group.model_fields)
+    assert s.retrieval.top_k == 5 and s.slack.slack_bot_token == "xoxb-group"
+    assert s.storage.resolved_database_url == s.resolved_database_url and not hasattr(s.storage, "top_k")
+    assert s.model_copy(update={"top_k": 3}).retrieval.top_k == 3, "a view follows the settings it came from"

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from core.db import session_scope
 from core.errors import CitebotError
 from core.models import TuningRun
-from core.settings import Settings
+from core.settings import Settings, TuningSettings
 from tuning import registry
 from tuning.base_model import BASE_MODEL_ID
 from tuning.dataset import Dataset, build_dataset
@@ -43,7 +43,7 @@ class RunReport:
     evaluation: dict = field(default_factory=dict)
 
 
-def train_config(settings: Settings, max_minutes: float | None = None) -> TrainConfig:
+def train_config(settings: TuningSettings, max_minutes: float | None = None) -> TrainConfig:
     return TrainConfig(rank=settings.tune_rank, alpha=settings.tune_alpha, lr=settings.tune_lr,
                        epochs=settings.tune_epochs, batch_size=settings.tune_batch_size,
                        grad_accum=settings.tune_grad_accum, max_tokens=settings.tune_max_tokens,
@@ -68,7 +68,7 @@ def collect_threads(engine: Engine, settings: Settings, exports: list[Path] | No
     return load
 
 
-def make_dataset(load: ThreadLoad, settings: Settings) -> Dataset:
+def make_dataset(load: ThreadLoad, settings: TuningSettings) -> Dataset:
     dataset = build_dataset(load, settings.tune_heldout_fraction, settings.tune_scrub_names)
     stats = dataset.stats
     if stats.train < settings.tune_min_examples or not stats.heldout:
@@ -122,14 +122,14 @@ def _resumable_version(engine: Engine, dataset_hash: str, adapters: Path) -> str
 def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_by: str = "cli",
                force: bool = False, max_minutes: float | None = None,
                progress: ProgressFn | None = None) -> RunReport:
-    dataset = make_dataset(load, settings)
+    dataset = make_dataset(load, settings.tuning)
     newest = max((t.last_ts for t in load.threads), default=0.0)
     previous = registry.last_run(engine)
     if previous and newest <= previous.newest_thread_ts and not force:
         return RunReport("nothing_new", previous.version,
                          f"no thread was resolved since run {previous.version}; nothing to learn (use --force)",
                          dataset=asdict(dataset.stats))
-    cfg = train_config(settings, max_minutes)
+    cfg = train_config(settings.tuning, max_minutes)
     adapters = settings.adapters_dir
     version = _resumable_version(engine, dataset.stats.dataset_hash, adapters)
     if version is None:

@@ -20,13 +20,13 @@ import tomllib
 from pathlib import Path
 
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import Settings, SlackSettings
 from indexing.sources.base import Source
 
 SOURCE_TYPES = ("files", "slack", "slack_export", "web")
 
 
-def _build(entry: dict, settings: Settings, where: str) -> Source:
+def _build(entry: dict, settings: SlackSettings, where: str) -> Source:
     from indexing.sources.files import FileSource
     from indexing.sources.slack_api import SlackApiSource
     from indexing.sources.slack_export import SlackExportSource
@@ -70,7 +70,7 @@ def load_sources(settings: Settings) -> list[Source]:
         raise CitebotError(f"{path}: every [[sources]] entry needs a `name`.")
     if len(set(names)) != len(names):
         raise CitebotError(f"{path}: source names must be unique, got {names}.")
-    return [_build(entry, settings, str(path)) for entry in entries]
+    return [_build(entry, settings.slack, str(path)) for entry in entries]
 
 
 def find_source(settings: Settings, name: str) -> Source:
