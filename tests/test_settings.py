@@ -30,8 +30,15 @@ def test_unrelated_home_variable_is_not_citebot_home(monkeypatch):
 
 
 def test_settings_come_in_groups_that_hold_only_their_own_fields(monkeypatch, tmp_path):
-    from core.settings import (AnsweringSettings, AuditSettings, OpsSettings, RetrievalSettings, SlackSettings,
-                               StorageSettings, TuningSettings)
+    from core.settings import (
+        AnsweringSettings,
+        AuditSettings,
+        OpsSettings,
+        RetrievalSettings,
+        SlackSettings,
+        StorageSettings,
+        TuningSettings,
+    )
 
     groups = {"storage": StorageSettings, "retrieval": RetrievalSettings, "answering": AnsweringSettings,
               "slack": SlackSettings, "audit": AuditSettings, "ops": OpsSettings, "tuning": TuningSettings}
