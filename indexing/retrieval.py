@@ -134,7 +134,8 @@ class HybridRetriever(BaseRetriever):
         return collection
 
     def _bm25_index(self, collection) -> Bm25Index:
-        state = index_state(self._fresh_collection(collection))
+        collection = self._fresh_collection(collection)  # build from what is stored now, not an old handle
+        state = index_state(collection)
         if self._bm25 is None or state != self._bm25_state:
             saved = None if self.settings.chroma_url else Bm25Index.load(bm25_folder(self.settings.storage), state)
             self._bm25 = saved or build_bm25(collection)
