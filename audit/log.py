@@ -1,7 +1,7 @@
 """Writing and reading the audit log: one row per answer, one per retrieved passage, and feedback.
 
 Writes never break answering: when the database is down or locked the row goes to the on-disk spool
-(see `audit_spool`) and the caller still gets its audit id; the next successful write replays the
+(see `audit.spool`) and the caller still gets its audit id; the next successful write replays the
 spool, and so does `citebot audit replay`.
 """
 

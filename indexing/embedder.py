@@ -7,10 +7,11 @@
   for about five times the embedding cost.
 
 `CITEBOT_EMBED_MODEL` picks the model that embeds chunks and queries: one of the two, or the folder of
-one adapted to the team's chunks (`indexing/adaptation.py`). Both run through an ONNX export
-(`indexing/onnx_encoder.py`), so neither indexing nor answering imports torch for them. Sentence-level work (tracing an
-answer's sentences, picking extractive sentences, clustering questions in the review page) always
-uses MiniLM: its support thresholds were calibrated on it, and it runs on every answer.
+one adapted to the team's chunks (`indexing/adaptation.py`). Every model runs through its ONNX export
+(`indexing/onnx_encoder.py`), so embedding never loads torch (only making the export, once, does).
+Sentence-level work (tracing an answer's sentences, picking extractive sentences, clustering questions
+in the review page) always uses MiniLM: its support thresholds were calibrated on it, and it runs on
+every answer.
 """
 
 from __future__ import annotations
@@ -121,14 +122,14 @@ class OnnxEmbedding(BaseEmbedding):
         super().__init__(model_name=model_name, embed_batch_size=BATCH)
         self._encoder = encoder
 
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encoder.encode([query])[0].tolist()
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
-
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._encoder.encode([text])[0].tolist()
+
+    def _get_query_embedding(self, query: str) -> list[float]:  # these models embed queries like texts
+        return self._get_text_embedding(query)
+
+    async def _aget_query_embedding(self, query: str) -> list[float]:
+        return self._get_text_embedding(query)
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
         return self._encoder.encode(texts).tolist()

@@ -137,13 +137,14 @@ class HybridRetriever(BaseRetriever):
         collection = self._fresh_collection(collection)  # build from what is stored now, not an old handle
         state = index_state(collection)
         if self._bm25 is None or state != self._bm25_state:
-            saved = None if self.settings.chroma_url else Bm25Index.load(bm25_folder(self.settings.storage), state)
+            folder = None if self.settings.chroma_url else bm25_folder(self.settings.storage)  # none with a server
+            saved = folder and Bm25Index.load(folder, state)
             self._bm25 = saved or build_bm25(collection)
-            if saved is None and not self.settings.chroma_url:
+            if folder and not saved:
                 try:
-                    self._bm25.save(bm25_folder(self.settings.storage), state)
+                    self._bm25.save(folder, state)
                 except OSError as exc:  # a read-only home: answer from memory, rebuild next process
-                    log.warning("could not save the BM25 index in %s: %s", bm25_folder(self.settings.storage), exc)
+                    log.warning("could not save the BM25 index in %s: %s", folder, exc)
             self._bm25_state = state
         return self._bm25
 
