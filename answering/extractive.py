@@ -1,80 +1,169 @@
-"""Extractive answers: the sentences of the retrieved passages that best answer the question.
+"""Extractive answers: the whole units of the retrieved passages that best answer the question.
 
 This is the default with the small local model, which cannot be trusted to restate facts (it
 happily turns "no deploys on Fridays" into "yes, you can deploy on Friday"). Quoting the team's own
-sentences keeps every statement true to its source; citations are exact by construction.
+text keeps every statement true to its source; citations are exact by construction.
+
+A unit is what a person would quote: a paragraph, a whole list, a code block verbatim, a table. A
+paragraph that announces what follows ("add the command:") is quoted with it, a paragraph that goes on
+from a code block ("where sourcedir is …") with the block, and a long paragraph as complete sentences.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from answering.injection import instruction_like
-from answering.tracing import SEMANTIC_WEIGHT, content_words, lexical_overlap
-from core.sentences import plain, split_sentences
+from answering.questions import MAX_UNMENTIONED, question_parts, unmentioned
+from answering.tracing import SEMANTIC_WEIGHT, lexical_overlap
+from core.sentences import split_sentences
 from core.vectors import similarities
+from indexing.blocks import Block, pack, parse_blocks
 from indexing.embedder import embed_texts
 from indexing.retrieval import Passage
 
-MAX_SENTENCES = 4
-RELATIVE_FLOOR = 0.8  # keep sentences ranking at least this share of the best one
-PART_FLOOR = 0.35  # a sub-question's best sentence must match it at least this well to be added
-# A sentence ranks by how well it matches the question plus this share of how well its passage does
-# (retrieval's dense similarity): a sentence that happens to echo the question's words in a passage about
-# something else loses to the passage that is about the question. On the Debian FAQ help-channel set
-# this lifted answers citing the right source from 0.735 to 0.776 (MiniLM) and 0.755 to 0.816 (mpnet),
-# handbook set unchanged at 0.917; 0.4 and 1.2 did no better, 2 and more did worse.
+MAX_UNITS = 3
+MAX_CHARS = 1500  # units after the best one are added while the answer stays under this
+MAX_PARAGRAPH = 600  # a longer paragraph is quoted as its best-matching run of whole sentences
+MATCH_CHARS = 200  # of a text compared with the question (one encoder pass each)
+MAX_SENTENCES = 6
+RELATIVE_FLOOR = 0.8  # keep units ranking at least this share of the best one
+PART_FLOOR = 0.35  # a sub-question's best unit must match it at least this well to be added
+# A unit ranks by how well it matches the question plus this share of how well its passage does
+# (retrieval's dense similarity): a unit that happens to echo the question's words in a passage about
+# something else loses to the passage that is about the question. Chosen on the Debian FAQ set with
+# sentence units (0.4 and 1.2 did no better, 2 and more did worse).
 PASSAGE_WEIGHT = 0.8
-_PART_SPLIT = re.compile(r"\?\s+|;\s*|,?\s+(?:and|also|plus)\s+(?=(?:what|how|who|where|when|why|which|can|do|does|"
-                         r"is|are|should|must)\b)", re.IGNORECASE)
+# "How do I …" asks for steps or a command: a list or code unit gets this much added to its match, so the
+# numbered steps beat the paragraph that says what the steps are for.
+HOWTO_BONUS = 0.1
+_HOWTO = re.compile(r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\b(command|steps?)\b", re.IGNORECASE)
+_STARTS_LOWER = re.compile(r"^[a-z]")
 
 
-def question_parts(question: str) -> list[str]:
-    """Sub-questions of a compound question ("where is X, and what do I do when Y?")."""
-    parts = [p.strip(" ?,") for p in _PART_SPLIT.split(question)]
-    parts = [p for p in parts if len(content_words(p)) >= 2]
-    return parts if len(parts) > 1 else []
+@dataclass
+class Unit:
+    passage_index: int  # 0-based into the passages given
+    position: int  # order in its passage
+    kind: str  # paragraph, list, code, table, quote
+    markdown: str  # what is quoted
+    match_text: str  # what is compared with the question: the section heading and the unit's words
+    sentences: list[str] = field(default_factory=list)  # a paragraph's sentences, compared one by one
 
 
 @dataclass
 class Extract:
-    sentence: str
-    passage_index: int  # 0-based into the passages given
+    text: str  # the unit's Markdown
+    passage_index: int
     score: float
+    kind: str = "paragraph"
 
 
-def extract_answer(question: str, passages: list[Passage], scores: list[float], floor: float) -> list[Extract]:
-    """Best-matching sentences, in the order they appear in the (ranked) passages; passages whose
-    relevance (the router's `scores`) is below `floor` are not quoted."""
-    candidates: list[tuple[int, int, str]] = []
-    for j, passage in enumerate(passages):
-        if scores[j] < floor:
+@dataclass
+class Extraction:
+    extracts: list[Extract] = field(default_factory=list)
+    uncovered: list[str] = field(default_factory=list)  # sub-questions no unit answers
+
+
+def _paragraph_runs(text: str) -> list[str]:
+    """A long paragraph as runs of whole sentences of at most MAX_PARAGRAPH characters."""
+    return [text] if len(text) <= MAX_PARAGRAPH else pack(split_sentences(text) or [text], MAX_PARAGRAPH, " ")
+
+
+def passage_units(passage: Passage, index: int) -> list[Unit]:
+    """The quotable units of one passage, in order."""
+    section = " > ".join(passage.heading.split(" > ")[-2:])  # the section and its parent name the topic
+    groups: list[list[Block]] = []
+    for block in parse_blocks(passage.body):
+        if block.kind == "heading":
             continue
-        for k, sentence in enumerate(split_sentences(passage.body)):
-            if len(sentence) >= 12 and not instruction_like(sentence):
-                candidates.append((j, k, sentence))
-    if not candidates:
-        return []
-    queries = [question] + question_parts(question)
-    vectors = embed_texts(queries + [c[2] for c in candidates])
-    sims = similarities(vectors[: len(queries)], vectors[len(queries):])
+        previous = groups[-1] if groups else None
+        introduced = (previous is not None and previous[-1].kind == "paragraph"
+                      and previous[-1].text.rstrip().endswith(":") and block.kind != "paragraph")
+        continues = (previous is not None and block.kind == "paragraph" and _STARTS_LOWER.match(block.text)
+                     and previous[-1].kind in ("code", "list", "table"))
+        if introduced or continues:
+            previous.append(block)
+        else:
+            groups.append([block])
+    units: list[Unit] = []
+    for group in groups:
+        if len(group) == 1 and group[0].kind == "paragraph":
+            pieces = [(run, "paragraph") for run in _paragraph_runs(group[0].text)]
+        else:
+            kind = next((b.kind for b in group if b.kind != "paragraph"), "paragraph")
+            pieces = [("\n\n".join(b.markdown() for b in group), kind)]
+        for markdown, kind in pieces:
+            if kind == "paragraph" and markdown.rstrip().endswith(":"):
+                continue  # announces a list or code this passage does not hold: never quoted on its own
+            words = " ".join(b.text if b.kind != "list" else " ".join(b.items) for b in group)
+            match = markdown if kind == "paragraph" else words
+            if not instruction_like(match):
+                prose = [s for b in group if b.kind in ("paragraph", "list", "quote")
+                         for s in split_sentences(b.text if b.kind != "list" else "\n".join(b.items))]
+                prose = [s for s in prose if len(s) >= 12]
+                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000],
+                                  prose[:MAX_SENTENCES] if kind == "paragraph" else []))
+    return units
 
-    def ranked(q: int) -> list[tuple[float, float, int, int, str]]:
-        """(rank score, match score, passage, sentence, text), best first."""
+
+def _semantic(queries: list[str], units: list[Unit]):
+    """similarity[q, i] of query q and unit i: a paragraph as its best sentence, a list, code block or table
+    as its section name and text (which no sentence split fits). Every text is one encoder pass, so short
+    texts keep an answer at the cost of the sentences it quotes from."""
+    texts = [u.sentences or [u.match_text] if u.kind == "paragraph" else [u.match_text] for u in units]
+    vectors = embed_texts(queries + [t[:MATCH_CHARS] for group in texts for t in group])
+    flat = similarities(vectors[: len(queries)], vectors[len(queries):])
+    sims = np.empty((len(queries), len(units)))
+    offset = 0
+    for i, group in enumerate(texts):
+        sims[:, i] = flat[:, offset:offset + len(group)].max(axis=1)
+        offset += len(group)
+    return sims
+
+
+def extract_answer(question: str, passages: list[Passage], scores: list[float], floor: float) -> Extraction:
+    """Best-matching units, in the order they appear in the (ranked) passages; passages whose relevance
+    (the router's `scores`) is below `floor` are not quoted."""
+    units = [u for j, p in enumerate(passages) if scores[j] >= floor for u in passage_units(p, j)]
+    units = [u for u in units if len(u.markdown) >= 12]
+    if not units:
+        return Extraction()
+    parts = question_parts(question)
+    queries = [question] + parts
+    semantic = _semantic(queries, units)
+
+    def ranked(q: int) -> list[tuple[float, float, int]]:
+        """(rank score, match score, unit index), best first."""
         scored = []
-        for i, c in enumerate(candidates):
-            match = SEMANTIC_WEIGHT * float(sims[q, i]) + (1 - SEMANTIC_WEIGHT) * lexical_overlap(queries[q], c[2])
-            scored.append((match + PASSAGE_WEIGHT * passages[c[0]].dense_score, match, c[0], c[1], c[2]))
+        howto = bool(_HOWTO.search(queries[q]))
+        for i, unit in enumerate(units):
+            match = SEMANTIC_WEIGHT * float(semantic[q, i]) + (1 - SEMANTIC_WEIGHT) * lexical_overlap(queries[q],
+                                                                                                     unit.match_text)
+            match += HOWTO_BONUS if howto and unit.kind in ("list", "code") else 0.0
+            scored.append((match + PASSAGE_WEIGHT * passages[unit.passage_index].dense_score, match, i))
         return sorted(scored, reverse=True)
 
     whole = ranked(0)
-    # Each sub-question's best sentence first, so a compound question is answered in full.
-    chosen = [best for q in range(1, len(queries)) if (best := ranked(q)[0])[1] >= PART_FLOOR]
-    chosen += [s for s in whole if s[0] >= whole[0][0] * RELATIVE_FLOOR]
-    unique: dict[tuple[int, int], tuple[float, float, int, int, str]] = {}
-    for s in chosen:
-        unique.setdefault((s[2], s[3]), s)  # first occurrence wins: sub-question picks come first
-    chosen = list(unique.values())[:MAX_SENTENCES]
-    chosen.sort(key=lambda s: (s[2], s[3]))
-    return [Extract(sentence=plain(s[4]), passage_index=s[2], score=round(s[1], 4)) for s in chosen]
+    chosen: dict[int, float] = {}
+    uncovered = []
+    for q, part in enumerate(parts, 1):  # each sub-question's best unit first: a compound question in full
+        # by its own match: retrieval's passage scores measure the whole question, not this part
+        best = max(ranked(q), key=lambda s: s[1])
+        if best[1] >= PART_FLOOR and len(unmentioned(part, passages)) < MAX_UNMENTIONED:
+            chosen.setdefault(best[2], best[1])
+        else:
+            uncovered.append(part)
+    chosen.setdefault(whole[0][2], whole[0][1])
+    for rank, match, i in whole[1:]:
+        size = sum(len(units[c].markdown) for c in chosen)
+        if len(chosen) >= MAX_UNITS or rank < whole[0][0] * RELATIVE_FLOOR:
+            break
+        if i not in chosen and size + len(units[i].markdown) <= MAX_CHARS:
+            chosen[i] = match
+    order = sorted(chosen, key=lambda i: (units[i].passage_index, units[i].position))
+    return Extraction([Extract(units[i].markdown, units[i].passage_index, round(chosen[i], 4), units[i].kind)
+                       for i in order], uncovered)

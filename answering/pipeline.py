@@ -153,15 +153,15 @@ class Answerer(CustomQueryEngine):
         query = f"{context}\n{question}" if context else question
         passages = self._passages(query, self.settings.top_k, allowed)
         retrieved = time.perf_counter()
-        decision = decide_route(question, passages, self.settings, query)
+        decision = decide_route(question, passages, self.settings, query, self.retriever.routing())
         if unhappy and decision.route != "escalate":
             decision = RouteDecision("escalate", "the user was unhappy with an earlier answer in this thread",
-                                     decision.scores)
+                                     decision.scores, decision.thresholds)
         result = AnswerResult(question=question, answer="", route=decision.route,
                               route_reason=decision.reason, model="", passages=passages,
-                              relevance=decision.scores)
+                              relevance=decision.scores, thresholds=decision.thresholds.as_dict())
         if decision.route == "rag":
-            traced = self._compose(result, question, passages, decision.scores)
+            traced = self._compose(result, question, passages, decision.scores, decision.thresholds.abstain)
             if traced:
                 self._render(result, traced, passages)
             else:  # relevant passages, but not one sentence of them answers: the composer's verdict
@@ -183,7 +183,7 @@ class Answerer(CustomQueryEngine):
         return result
 
     def _compose(self, result: AnswerResult, question: str, passages: list[Passage],
-                 scores: list[float]) -> list[TracedSentence]:
+                 scores: list[float], floor: float) -> list[TracedSentence]:
         """The answer's sentences, each traced to its passages: generated and traced, or quoted when the
         style is extractive or the model failed or said nothing the passages support."""
         traced: list[TracedSentence] = []
@@ -196,14 +196,18 @@ class Answerer(CustomQueryEngine):
                 result.error = str(exc)
             result.prompt_tokens, result.completion_tokens = usage.get("prompt"), usage.get("completion")
         if not any(s.supported for s in traced):
-            extracts = extract_answer(question, passages, scores, self.settings.abstain_threshold)
-            traced = [TracedSentence(e.sentence, [e.passage_index + 1], e.score, True) for e in extracts]
+            extraction = extract_answer(question, passages, scores, floor)
+            traced = [TracedSentence(e.text, [e.passage_index + 1], e.score, True, kind=e.kind)
+                      for e in extraction.extracts]
+            result.uncovered = extraction.uncovered if traced else []
             result.model = f"extractive:{EMBED_MODEL_ID}"
         return traced
 
     @staticmethod
     def _render(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage]) -> None:
         _number_citations(result, traced, passages)
+        if result.uncovered:
+            result.answer += "\n\n_The docs I found do not answer: " + "; ".join(f"“{p}”" for p in result.uncovered) + "._"
         if result.error:  # the model failed: say so, the quoted sentences and sources are still right
             result.answer += ("\n(The language model did not respond, so these sentences are quoted from the "
                               "sources.)")
@@ -245,6 +249,22 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
                  chunk_id=passages[i - 1].chunk_id, score=passages[i - 1].score, heading=passages[i - 1].heading)
         for i, n in numbers.items()
     ]
-    result.sentences = [Sentence(s.text, [numbers[i] for i in s.citations], s.support) for s in traced]
-    result.answer = " ".join(s.text + ("".join(f" [{n}]" for n in sent.citations) if s.supported else UNSUPPORTED_MARK)
-                             for s, sent in zip(traced, result.sentences))
+    result.sentences = [Sentence(s.text, [numbers[i] for i in s.citations], s.support, s.kind) for s in traced]
+    if all(s.kind == "sentence" for s in traced):  # a generated answer: sentences in one paragraph
+        result.answer = " ".join(s.text + ("".join(f" [{n}]" for n in sent.citations) if s.supported
+                                           else UNSUPPORTED_MARK) for s, sent in zip(traced, result.sentences))
+    else:  # quoted units: one Markdown block each, its marker where a reader sees it
+        result.answer = "\n\n".join(cite_unit(s.text, s.citations) for s in result.sentences)
+
+
+def cite_unit(markdown: str, numbers: list[int]) -> str:
+    """A quoted unit with its `[n]`: after its last line, or, when it ends with a code block, after the
+    paragraph that introduces the block (on a line of its own when nothing does)."""
+    marks = "".join(f" [{n}]" for n in numbers)
+    lines = markdown.split("\n")
+    if not lines[-1].startswith(("```", "~~~")):
+        return markdown + marks
+    first_block = markdown.split("\n\n", 1)[0]
+    if not first_block.startswith(("```", "~~~")) and "\n\n" in markdown:
+        return first_block + marks + "\n\n" + markdown.split("\n\n", 1)[1]
+    return markdown + "\n" + marks.strip()

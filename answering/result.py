@@ -20,9 +20,12 @@ class Citation:
 
 @dataclass
 class Sentence:
+    """A sentence of a generated answer, or a whole quoted unit (Markdown) of an extractive one."""
+
     text: str
     citations: list[int]
     support: float = 0.0
+    kind: str = "sentence"  # sentence, paragraph, list, code, table, quote
 
 
 @dataclass
@@ -44,6 +47,8 @@ class AnswerResult:
     prompt_tokens: int | None = None  # model tokens in and out; None when no model wrote anything
     completion_tokens: int | None = None
     escalated_to: str | None = None  # who an escalation loops in (CITEBOT_ESCALATION_CONTACT or the channel's)
+    uncovered: list[str] = field(default_factory=list)  # parts of the question the quoted docs do not answer
+    thresholds: dict | None = None  # what the router compared: {"answer", "abstain", "source"}
 
     def relevance_of(self, index: int) -> float | None:
         return self.relevance[index] if index < len(self.relevance) else None

@@ -1,9 +1,14 @@
 """The router: answer from retrieval (`rag`), `abstain` honestly, or `escalate` to a person.
 
-Retrieval strength is the best MiniLM cosine similarity of the question and a retrieved passage;
-thresholds come from settings (CITEBOT_ANSWER_THRESHOLD / CITEBOT_ABSTAIN_THRESHOLD). Requests for a
+Retrieval strength is the best MiniLM cosine similarity of the question and a retrieved passage.
+Thresholds come from CITEBOT_ANSWER_THRESHOLD / CITEBOT_ABSTAIN_THRESHOLD when those are set, else from
+the index itself (`indexing.calibration`: derived from its own text after every reindex), else the
+shipped defaults (an index built before calibration). Requests for a
 person or an action (access, approvals, a live incident) escalate whatever retrieval found: no
 document can grant access or fix an outage.
+
+A question whose topic words the retrieved passages do not mention (`answering.questions`) abstains,
+naming those words, instead of quoting the nearby page the similarity found.
 """
 
 from __future__ import annotations
@@ -11,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.settings import RetrievalSettings, Settings
-from core.vectors import similarities
-from indexing.embedder import SENTENCE_MODEL, embed_texts
+from answering.questions import MAX_UNMENTIONED, question_parts, unmentioned
+from core.settings import Settings
+from indexing.calibration import relevance
 from indexing.retrieval import Passage
 
 _PERSON_OR_ACTION = [
@@ -30,26 +35,38 @@ _PERSON_OR_ACTION = [
 
 
 @dataclass
+class Thresholds:
+    answer: float
+    abstain: float
+    source: str  # "settings" (CITEBOT_*_THRESHOLD), "index" (calibrated on its own text) or "default"
+
+    def as_dict(self) -> dict:
+        return {"answer": self.answer, "abstain": self.abstain, "source": self.source}
+
+
+def thresholds(settings: Settings, routing: dict | None) -> Thresholds:
+    """Explicit settings win, each on its own; then the index's own calibration; then the defaults."""
+    explicit = {"answer_threshold", "abstain_threshold"} & settings.model_fields_set
+    if routing is None and not explicit:
+        return Thresholds(settings.answer_threshold, settings.abstain_threshold, "default")
+    routing = routing or {}
+    answer = (settings.answer_threshold if "answer_threshold" in explicit or "answer_threshold" not in routing
+              else routing["answer_threshold"])
+    abstain = (settings.abstain_threshold if "abstain_threshold" in explicit or "abstain_threshold" not in routing
+               else routing["abstain_threshold"])
+    return Thresholds(answer, min(abstain, answer), "settings" if explicit else "index")
+
+
+@dataclass
 class RouteDecision:
     route: str  # "rag" | "abstain" | "escalate"
     reason: str
     scores: list[float]  # relevance of each passage, as in `relevance`
+    thresholds: Thresholds | None = None
 
     @property
     def best_score(self) -> float:
         return max(self.scores, default=0.0)
-
-
-def relevance(query: str, passages: list[Passage], settings: RetrievalSettings) -> list[float]:
-    """How well each passage matches the query, on the one scale the thresholds are calibrated on:
-    MiniLM's cosine similarity. With the default embedder that is retrieval's own dense score. With
-    mpnet, MiniLM embeds the query and passages again (~20 ms): mpnet ranks passages better but its
-    similarities tell answerable from unanswerable questions apart less well (balanced accuracy 0.855
-    vs 0.939 on the handbook set), and one calibration then serves both."""
-    if settings.embed_model == SENTENCE_MODEL or not passages:
-        return [p.dense_score for p in passages]
-    vectors = embed_texts([query] + [p.text for p in passages])
-    return [round(float(s), 4) for s in similarities(vectors[:1], vectors[1:])[0]]
 
 
 def person_or_action(question: str) -> str | None:
@@ -58,16 +75,23 @@ def person_or_action(question: str) -> str | None:
 
 
 def decide_route(question: str, passages: list[Passage], settings: Settings,
-                 query: str | None = None) -> RouteDecision:
-    """`query` is what was searched (the question with its thread context), when it differs."""
+                 query: str | None = None, routing: dict | None = None) -> RouteDecision:
+    """`query` is what was searched (the question with its thread context), when it differs; `routing`
+    is the index's own calibration (`HybridRetriever.routing()`)."""
     scores = relevance(query or question, passages, settings.retrieval)
     best = max(scores, default=0.0)
+    limits = thresholds(settings, routing)
+    tag = f" ({limits.source} thresholds)"
     if why := person_or_action(question):
-        return RouteDecision("escalate", f"question {why}", scores)
+        return RouteDecision("escalate", f"question {why}", scores, limits)
     if not passages:
-        return RouteDecision("escalate", "nothing is indexed that could answer this", scores)
-    if best < settings.abstain_threshold:
-        return RouteDecision("escalate", f"best retrieval score {best:.3f} < {settings.abstain_threshold:.3f}", scores)
-    if best < settings.answer_threshold:
-        return RouteDecision("abstain", f"best retrieval score {best:.3f} < {settings.answer_threshold:.3f}", scores)
-    return RouteDecision("rag", f"best retrieval score {best:.3f} >= {settings.answer_threshold:.3f}", scores)
+        return RouteDecision("escalate", "nothing is indexed that could answer this", scores, limits)
+    if best < limits.abstain:
+        return RouteDecision("escalate", f"best retrieval score {best:.3f} < {limits.abstain:.3f}{tag}", scores, limits)
+    if best < limits.answer:
+        return RouteDecision("abstain", f"best retrieval score {best:.3f} < {limits.answer:.3f}{tag}", scores, limits)
+    missing = [unmentioned(part, passages) for part in question_parts(question) or [question]]
+    if all(len(words) >= MAX_UNMENTIONED for words in missing):  # a compound question: every part uncovered
+        return RouteDecision("abstain", f"best retrieval score {best:.3f} >= {limits.answer:.3f}{tag}, but no source "
+                                        f"mentions {', '.join(repr(w) for w in missing[0])}", scores, limits)
+    return RouteDecision("rag", f"best retrieval score {best:.3f} >= {limits.answer:.3f}{tag}", scores, limits)

@@ -30,6 +30,7 @@ class TracedSentence:
     citations: list[int] = field(default_factory=list)  # 1-based passage numbers
     support: float = 0.0
     supported: bool = False
+    kind: str = "sentence"  # or the quoted unit's kind: paragraph, list, code, table, quote
 
 
 def content_words(text: str) -> set[str]:

@@ -26,8 +26,8 @@ def _passage(p, relevance: float | None, **extra) -> dict:
             "relevance": relevance, **extra}
 
 
-def _sentence(text: str, citations: list[int], support: float) -> dict:
-    return {"text": text, "citations": citations, "support": support}
+def _sentence(text: str, citations: list[int], support: float, kind: str = "sentence") -> dict:
+    return {"text": text, "citations": citations, "support": support, "kind": kind}
 
 
 def answer_json(result: AnswerResult) -> dict:
@@ -39,7 +39,9 @@ def answer_json(result: AnswerResult) -> dict:
         "route_reason": result.route_reason,
         "citations": [{"n": c.n, "title": c.title, "source": c.source, "url": c.url,
                        "chunk_id": c.chunk_id, "score": c.score, "heading": c.heading} for c in result.citations],
-        "sentences": [_sentence(s.text, s.citations, s.support) for s in result.sentences],
+        "sentences": [_sentence(s.text, s.citations, s.support, s.kind) for s in result.sentences],
+        "uncovered": result.uncovered,
+        "thresholds": result.thresholds,
         "audit_id": result.audit_id,
         "model": result.model,
         "adapter_version": result.adapter_version,
@@ -54,7 +56,9 @@ def answer_record(row: Answer, with_passages: bool = False) -> dict:
     data = {"audit_id": row.id, "created_at": row.created_at.isoformat(), "user": row.user_id,
             "channel": row.channel_id, "question": row.question, "answer": row.answer, "route": row.route,
             "route_reason": row.route_reason, "model": row.model, "adapter_version": row.adapter_version,
-            "latency_ms": _latency(row.retrieve_ms, row.generate_ms, row.total_ms), "error": row.error}
+            "latency_ms": _latency(row.retrieve_ms, row.generate_ms, row.total_ms), "error": row.error,
+            "thresholds": {"answer": row.answer_threshold, "abstain": row.abstain_threshold,
+                           "source": row.threshold_source} if row.threshold_source else None}
     if with_passages:
         data["passages"] = [_passage(p, p.relevance, url=p.url, chunk_id=p.chunk_id, cited=p.cited)
                             for p in row.passages]

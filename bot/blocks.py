@@ -9,8 +9,8 @@ full answer. Builders are pure functions so they can be tested without Slack.
 from __future__ import annotations
 
 from answering.result import AnswerResult
+from bot.formatting import SECTION_LIMIT, escape, fallback_text, mrkdwn_pieces
 
-SECTION_LIMIT = 3000
 MAX_BLOCKS = 50
 MESSAGE_LIMIT = 40000
 FEEDBACK_REASONS = {"wrong": "Wrong", "outdated": "Outdated", "incomplete": "Incomplete",
@@ -20,13 +20,9 @@ ROUTE_LABELS = {"rag": "answered from the docs", "abstain": "not answered: sourc
 PROGRESS_TEXT = ":hourglass_flowing_sand: Looking through the docs…"
 
 
-def escape(text: str) -> str:
-    """Slack mrkdwn control characters; anything else is shown as typed."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _split(text: str, limit: int = SECTION_LIMIT) -> list[str]:
-    """Pieces of at most `limit` characters, cut at line or word boundaries where possible."""
+    """Pieces of our own mrkdwn (source lists, quotes) of at most `limit` characters, cut at line or
+    word boundaries where possible."""
     pieces = []
     while len(text) > limit:
         cut = max(text.rfind("\n", 0, limit), text.rfind(" ", 0, limit))
@@ -76,7 +72,7 @@ def feedback_actions(audit_id: str, shareable: bool = False) -> dict:
 def answer_message(result: AnswerResult, quotes: bool = False, shareable: bool = False,
                    buttons: bool = True) -> dict:
     """`text` (notification fallback) and `blocks` for chat.postMessage / chat.update."""
-    blocks = [_section(piece) for piece in _split(escape(result.answer))]
+    blocks = [_section(piece) for piece in mrkdwn_pieces(result.answer)]
     lines = _source_lines(result, quotes)
     if lines:
         blocks.append({"type": "divider"})
@@ -89,9 +85,8 @@ def answer_message(result: AnswerResult, quotes: bool = False, shareable: bool =
 
 
 def _fallback(answer: str, audit_id: str) -> str:
-    if len(answer) <= 3000:
-        return answer
-    return answer[:2900].rstrip() + f"… (truncated; full answer: audit id {audit_id})"
+    """The notification text: formatted and escaped like the blocks (a quoted `<!channel>` stays text)."""
+    return fallback_text(answer, 2900, f"… (truncated; full answer: audit id {audit_id})")
 
 
 def _fit(blocks: list[dict], tail: list[dict], audit_id: str) -> list[dict]:

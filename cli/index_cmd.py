@@ -15,6 +15,10 @@ def _report(summary, settings, failed: list) -> None:
                   f"{summary.unchanged} unchanged, {summary.deleted} deleted, {len(summary.skipped)} skipped "
                   f"in {summary.seconds:.1f} s; {summary.chunks_embedded} chunks embedded, "
                   f"{summary.chunks_total} in the index ({settings.where()}).", highlight=False)
+    if summary.routing:
+        console.print(f"  routing thresholds derived from this index: answer ≥ {summary.routing['answer_threshold']}, "
+                      f"escalate < {summary.routing['abstain_threshold']} (CITEBOT_ANSWER_THRESHOLD / "
+                      "CITEBOT_ABSTAIN_THRESHOLD override them)", highlight=False)
     if not summary.complete:
         err_console.print("  the source could not be listed in full: nothing was deleted from it this run",
                           highlight=False)

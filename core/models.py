@@ -52,6 +52,10 @@ class Answer(Base):
     generate_ms: Mapped[float] = mapped_column(Float, default=0.0)
     total_ms: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
+    # What the router compared the best relevance with, and where that came from (settings/index/default)
+    answer_threshold: Mapped[float | None] = mapped_column(Float)
+    abstain_threshold: Mapped[float | None] = mapped_column(Float)
+    threshold_source: Mapped[str | None] = mapped_column(String(16))
 
     passages: Mapped[list[RetrievedPassage]] = relationship(
         back_populates="answer", cascade="all, delete-orphan", order_by="RetrievedPassage.rank"

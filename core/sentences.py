@@ -11,7 +11,6 @@ _ABBREV = re.compile(r"\b(e\.g|i\.e|etc|vs|approx|Dr|Mr|Ms|No)\.$", re.IGNORECAS
 
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]|\d+\.)\s+")
-_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 
 def _blocks(text: str) -> list[str]:
@@ -28,11 +27,6 @@ def _blocks(text: str) -> list[str]:
     if current:
         blocks.append(" ".join(current))
     return blocks
-
-
-def plain(text: str) -> str:
-    """Drop Markdown bold markers, which read as noise when a sentence is quoted on its own."""
-    return _EMPHASIS.sub(r"\2", text)
 
 
 def split_sentences(text: str) -> list[str]:

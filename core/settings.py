@@ -123,12 +123,13 @@ class AnsweringSettings(BaseModel):
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before a call to the openai backend gives up.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (with exponential backoff) of a failed "
                              "openai backend call: connection errors, 429 and 5xx.")
+    # Set, these override the thresholds each index derives for itself (indexing.calibration); unset,
+    # the defaults serve only an index built before calibration existed.
     answer_threshold: float = Field(0.425, description="Best MiniLM similarity of question and passage at or "
                                     "above which we answer (whatever CITEBOT_EMBED_MODEL retrieved them). "
-                                    "Calibrated with `citebot eval calibrate` on the handbook and Debian FAQ "
-                                    "sets pooled.")
-    abstain_threshold: float = Field(0.277, description="Below this we escalate; between the two we abstain "
-                                     "(the median unanswerable question of the calibration sets scores here).")
+                                    "Unset: the index's own threshold.")
+    abstain_threshold: float = Field(0.277, description="Below this we escalate; between the two we abstain. "
+                                     "Unset: the index's own threshold.")
     support_threshold: float = Field(0.55,
                                      description="Minimum support score for a sentence to keep a citation.")
     unsupported: Literal["remove", "flag"] = Field(

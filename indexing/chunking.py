@@ -1,17 +1,23 @@
-"""Heading-aware chunking: every chunk starts with the page title and its heading path.
+"""Structure-aware chunking: whole blocks packed under their heading path.
 
-Keeping "Deploying to production > Deploy windows" in the chunk text lets both the embedder and BM25
-match questions that use the heading's words, and lets a citation say which section it came from.
+Every chunk starts with the page title and heading path ("Deploying to production > Deploy windows"),
+so the embedder and BM25 match questions that use the heading's words and a citation can say which
+section it came from. Chunks are packed from whole blocks: a list, a code block or a table is split
+only when it alone exceeds the chunk size, and then at item, line or row boundaries (a code piece is
+fenced again with its language); a paragraph that introduces what follows ("add the command:") stays
+in the chunk of what it introduces.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from core.sentences import split_sentences
+from indexing.blocks import Block, pack, parse_blocks
 from indexing.documents import SourceDocument
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Bumped whenever chunk boundaries change: an index chunked by another version is rebuilt, never mixed.
+CHUNKER_VERSION = 2
 
 
 @dataclass
@@ -20,26 +26,49 @@ class Chunk:
     doc_id: str
     heading: str
     text: str  # what is embedded and searched: "Title > Heading\nbody"
-    body: str  # the section text alone, for quoting
+    body: str  # the section's blocks as Markdown, for quoting
+    anchor: str = ""  # where the section starts in its page, for a deep link
 
 
-def _split_long(text: str, limit: int) -> list[str]:
-    """Pack paragraphs (then sentences) into pieces of at most ~limit characters."""
-    pieces: list[str] = []
-    current = ""
-    units = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
-    expanded: list[str] = []
-    for unit in units:
-        expanded.extend(_SENTENCE_END.split(unit) if len(unit) > limit else [unit])
-    for unit in expanded:
-        if current and len(current) + len(unit) + 2 > limit:
-            pieces.append(current)
-            current = unit
-        else:
-            current = f"{current}\n\n{unit}" if current else unit
-    if current:
-        pieces.append(current)
-    return pieces
+def _pieces(block: Block, limit: int) -> list[str]:
+    """A block as Markdown pieces of at most ~limit characters, cut only between items, lines or rows."""
+    whole = block.markdown()
+    if len(whole) <= limit:
+        return [whole]
+    if block.kind == "list":
+        parts = [Block("list", items=[item], ordered=block.ordered) for item in block.items]
+        return pack([p.markdown() for p in parts], limit, joiner="\n")
+    if block.kind == "code":
+        lines = block.text.splitlines()
+        groups = pack(lines, limit - len(block.language) - 8, joiner="\n")
+        return [Block("code", group, language=block.language).markdown() for group in groups]
+    if block.kind == "table":
+        header = block.rows[:1]
+        rows = pack([Block("table", rows=header + [row]).markdown().split("\n", 2)[2] for row in block.rows[1:]],
+                     limit, joiner="\n")
+        head = "\n".join(Block("table", rows=header + [[]]).markdown().splitlines()[:2])
+        return [f"{head}\n{group}" for group in rows]
+    return pack(split_sentences(whole) or [whole], limit, joiner=" ")
+
+
+def _introduces(block: Block) -> bool:
+    return block.kind == "paragraph" and block.text.rstrip().endswith(":")
+
+
+def split_blocks(markdown: str, limit: int) -> list[str]:
+    """A section's Markdown as chunk bodies of whole blocks."""
+    blocks = parse_blocks(markdown)
+    units: list[str] = []
+    glue = False  # the previous unit introduces this one: keep them in one piece
+    for block in blocks:
+        for piece in _pieces(block, limit):
+            if glue and units and len(units[-1]) + len(piece) + 2 <= limit * 1.5:
+                units[-1] = f"{units[-1]}\n\n{piece}"
+            else:
+                units.append(piece)
+            glue = False
+        glue = _introduces(block)
+    return pack(units, limit, joiner="\n\n")
 
 
 def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
@@ -50,7 +79,7 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
         # A heading-path that repeats the title ("VPN > VPN > Setup") reads badly in citations.
         if section.heading.startswith(doc.title + " > ") or section.heading == doc.title:
             path = section.heading
-        for body in _split_long(section.text, chunk_chars):
+        for body in split_blocks(section.text, chunk_chars):
             index = len(chunks)
             chunks.append(Chunk(
                 chunk_id=f"{doc.doc_id}::{doc.content_hash[:12]}::{index}",
@@ -58,5 +87,6 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
                 heading=path,
                 text=f"{path}\n{body}",
                 body=body,
+                anchor=section.anchor,
             ))
     return chunks

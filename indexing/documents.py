@@ -1,4 +1,4 @@
-"""Reading files into documents with a title and heading-delimited sections.
+"""Reading files into documents with a title and heading-delimited sections of Markdown blocks.
 
 Markdown, plain text, HTML and PDF. A file that cannot be read is not an error for the whole run: it
 becomes a `Skipped` entry with a reason the summary shows.
@@ -10,8 +10,10 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from pathlib import Path
+
+from indexing.blocks import Block, escape_paragraph, parse_blocks, render
+from indexing.html_blocks import NotHTML, html_blocks
 
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
                       ".pdf": "pdf"}
@@ -22,7 +24,8 @@ MAX_PDF_BYTES = 25 * 1024 * 1024  # PDFs carry fonts and images; their text is a
 @dataclass
 class Section:
     heading: str  # "Page title > Section > Subsection"; empty for text before the first heading
-    text: str
+    text: str  # Markdown (see indexing.blocks): paragraphs, lists, code blocks, tables
+    anchor: str = ""  # where in the page the section starts ("setting-up-the-vpn", "page=3")
 
 
 @dataclass
@@ -80,115 +83,47 @@ def decode_text(raw: bytes) -> str:
     return text
 
 
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-
-
-def parse_markdown(text: str, fallback_title: str) -> tuple[str, list[Section]]:
-    """Split Markdown at ATX headings (outside code fences), keeping the heading path per section."""
+def sections_from_blocks(blocks: list[Block], fallback_title: str) -> tuple[str, list[Section]]:
+    """Group blocks under their heading path; a first level-1 heading before any text is the title."""
     title = fallback_title
-    stack: list[tuple[int, str]] = []
+    stack: list[Block] = []
     sections: list[Section] = []
-    buffer: list[str] = []
-    in_fence = False
+    body: list[Block] = []
 
     def flush() -> None:
-        body = "\n".join(buffer).strip()
         if body:
-            sections.append(Section(" > ".join(h for _, h in stack), body))
-        buffer.clear()
+            sections.append(Section(" > ".join(h.text for h in stack), render(body),
+                                    anchor=stack[-1].anchor if stack else ""))
+        body.clear()
 
-    for line in text.splitlines():
-        if line.lstrip().startswith(("```", "~~~")):
-            in_fence = not in_fence
-        match = None if in_fence else _MD_HEADING.match(line)
-        if not match:
-            buffer.append(line)
+    for block in blocks:
+        if block.kind != "heading":
+            body.append(block)
             continue
         flush()
-        level, heading = len(match.group(1)), match.group(2).strip()
-        if level == 1 and title == fallback_title and not sections:
-            title = heading
-        while stack and stack[-1][0] >= level:
+        if block.level == 1 and title == fallback_title and not sections:
+            title = block.text
+        while stack and stack[-1].level >= block.level:
             stack.pop()
-        stack.append((level, heading))
+        stack.append(block)
     flush()
     return title, sections
 
 
-class _HTMLSections(HTMLParser):
-    """Collects <title>, headings and visible text of an HTML page, ignoring script/style."""
-
-    HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-    BLOCKS = {"p", "li", "dt", "dd", "div", "br", "tr", "pre", "section", "article", "table"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.title = ""
-        self.lines: list[str] = []
-        self._current: list[str] = []
-        self._skip = 0
-        self._in_title = False
-        self._heading_level = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style", "noscript"):
-            self._skip += 1
-        elif tag == "title":
-            self._in_title = True
-        elif tag in self.HEADINGS:
-            self._close_heading()
-            self._newline()
-            self._heading_level = self.HEADINGS[tag]
-        elif tag in self.BLOCKS:
-            self._close_heading()  # broken HTML: a block inside an unclosed heading ends the heading
-            self._newline()
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style", "noscript"):
-            self._skip = max(0, self._skip - 1)
-        elif tag == "title":
-            self._in_title = False
-        elif tag in self.HEADINGS:
-            self._close_heading()
-        elif tag in self.BLOCKS:
-            self._newline()
-
-    def _close_heading(self) -> None:
-        if not self._heading_level:
-            return
-        text = " ".join("".join(self._current).split())
-        self._current = []
-        if text:
-            self.lines.append("#" * self._heading_level + " " + text)
-        self._heading_level = 0
-
-    def finish(self) -> None:
-        self.close()
-        self._close_heading()
-        self._newline()
-
-    def handle_data(self, data):
-        if self._skip:
-            return
-        if self._in_title:
-            self.title += data
-        else:
-            self._current.append(data)
-
-    def _newline(self) -> None:
-        text = " ".join("".join(self._current).split())
-        if text and not self._heading_level:
-            self.lines.append(text)
-            self._current = []
+def parse_markdown(text: str, fallback_title: str) -> tuple[str, list[Section]]:
+    """Markdown (ATX and setext headings, fences, lists, tables) into heading-path sections."""
+    return sections_from_blocks(parse_blocks(text), fallback_title)
 
 
 def parse_html(text: str, fallback_title: str) -> tuple[str, list[Section]]:
-    """HTML → the same heading-path sections as Markdown (headings become `#` lines)."""
-    parser = _HTMLSections()
-    parser.feed(text)
-    parser.finish()
-    title, sections = parse_markdown("\n\n".join(parser.lines), fallback_title)
-    page_title = " ".join(parser.title.split())
+    """The page's main content (no navigation, tables of contents or footers) as sections."""
+    try:
+        page_title, blocks = html_blocks(text)
+    except NotHTML as exc:
+        raise UnreadableFile(f"not readable as HTML ({exc})") from None
+    if not any(b.kind != "heading" for b in blocks):
+        raise UnreadableFile("no main content (the page is only navigation or headings)")
+    title, sections = sections_from_blocks(blocks, fallback_title)
     return (page_title or title), sections
 
 
@@ -211,8 +146,31 @@ def parse_pdf(raw: bytes, fallback_title: str) -> tuple[str, list[Section]]:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
         raise UnreadableFile(f"broken PDF ({type(exc).__name__}: {exc})") from None
-    sections = [Section(f"page {n}", " ".join(text.split())) for n, text in enumerate(pages, 1) if text]
+    sections = [Section(f"page {n}", _pdf_paragraphs(text), anchor=f"page={n}")
+                for n, text in enumerate(pages, 1) if text]
     return (" ".join(meta_title.split()) or fallback_title), sections
+
+
+def _pdf_paragraphs(page: str) -> str:
+    """A PDF page's lines as paragraphs: extracted text keeps line breaks but not paragraph marks, so a
+    line ending a sentence ends a paragraph when the next line starts a new one."""
+    paragraphs, current = [], []
+    for line in (line.strip() for line in page.splitlines()):
+        if not line:
+            continue
+        current.append(line)
+        if line.endswith((".", ":", "!", "?")) and len(line) < 60:
+            paragraphs.append(" ".join(current))
+            current = []
+    if current:
+        paragraphs.append(" ".join(current))
+    return "\n\n".join(escape_paragraph(p) for p in paragraphs)
+
+
+def text_sections(text: str) -> list[Section]:
+    """Plain text: paragraphs at blank lines, never read as Markdown (an indented line is not code)."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
+    return [Section("", "\n\n".join(escape_paragraph(p) for p in paragraphs))]
 
 
 def parse_bytes(raw: bytes, kind: str, fallback_title: str) -> tuple[str, list[Section]]:
@@ -224,7 +182,7 @@ def parse_bytes(raw: bytes, kind: str, fallback_title: str) -> tuple[str, list[S
         return parse_markdown(text, fallback_title)
     if kind == "html":
         return parse_html(text, fallback_title)
-    return fallback_title, [Section("", text.strip())]
+    return fallback_title, text_sections(text)
 
 
 def load_file(path: Path, source_id: str, url: str | None = None) -> SourceDocument:

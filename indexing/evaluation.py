@@ -19,7 +19,7 @@ from pathlib import Path
 from core.errors import CitebotError
 from core.settings import Settings
 from indexing.adaptation import AdaptParams
-from indexing.documents import Section, SourceDocument
+from indexing.documents import SourceDocument, text_sections
 from indexing.metrics import evaluate_run, percentile
 from indexing.sources.base import Harvest, ProgressFn, Source
 
@@ -83,7 +83,7 @@ class BeirSource(Source):
                 # add directly: BEIR corpora may hold identical texts under two ids, and both are judged
                 harvest.documents[doc_id] = SourceDocument(
                     doc_id=doc_id, source_id=self.name, title=title, path=f"beir://{doc_id}", url=None,
-                    sections=[Section("", text)], updated_at="1970-01-01T00:00:00+00:00")
+                    sections=text_sections(text), updated_at="1970-01-01T00:00:00+00:00")
             progress("reading", done, total)
 
 

@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core.settings import Settings
+from indexing.calibration import calibrate_index
 from indexing.chunking import Chunk, chunk_document
 from indexing.documents import Skipped, SourceDocument
 from indexing.retrieval import mark_index_changed, save_bm25
 from indexing.sources.base import Harvest, ProgressFn, Source
 from indexing.sources.files import FileSource
-from indexing.store import manifest, open_collection
+from indexing.store import check_chunker, manifest, open_collection, save_routing, stored_routing
 
 EMBED_BATCH = 64
 
@@ -38,6 +39,7 @@ class IndexSummary:
     complete: bool = True  # False: the source could not be listed in full, so nothing was deleted
     source: str = ""
     skipped: list[Skipped] = field(default_factory=list)
+    routing: dict | None = None  # the thresholds the index derived for itself (indexing.calibration)
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -50,11 +52,18 @@ def _metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int) -> dict:
     # a document that a killed run wrote only in part.
     meta = {
         "source_id": doc.source_id, "title": doc.title, "path": doc.path,
-        "url": doc.url, "heading": chunk.heading, "content_hash": doc.content_hash,
+        "url": section_url(doc.url, chunk.anchor), "heading": chunk.heading, "anchor": chunk.anchor or None, "content_hash": doc.content_hash,
         "updated_at": doc.updated_at, "access": doc.access, "channel_id": doc.channel_id,
         "chunk_count": chunk_count,
     }
     return {k: v for k, v in meta.items() if v is not None}
+
+
+def section_url(url: str | None, anchor: str) -> str | None:
+    """The page's link, deep-linked to the section where the page has an anchor for it."""
+    if not url or not anchor or "#" in url:
+        return url
+    return f"{url}#{anchor}"
 
 
 def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, progress: ProgressFn) -> int:
@@ -99,6 +108,7 @@ def index_source(source: Source, settings: Settings, progress: ProgressFn | None
     progress = progress or (lambda *_: None)
     started = time.perf_counter()
     collection = open_collection(settings)  # first: a wrong embedding model fails before any work
+    check_chunker(collection, settings)
     harvest = Harvest()
     source.collect(harvest, progress)
     known = manifest(collection)
@@ -135,6 +145,10 @@ def index_source(source: Source, settings: Settings, progress: ProgressFn | None
     if changed or stale_chunks:
         mark_index_changed(collection)
         save_bm25(settings, collection)
+        progress("calibrating", 0, 0)
+        routing = calibrate_index(settings, collection)
+        save_routing(collection, routing and routing.as_dict())
+    summary.routing = stored_routing(collection.metadata)
     summary.chunks_total = collection.count()
     summary.seconds = time.perf_counter() - started
     return summary

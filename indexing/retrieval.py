@@ -27,7 +27,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from core.settings import Settings
 from core.vectors import cosine
 from indexing.lexical import Bm25Index
-from indexing.store import bm25_folder, check_embed_model, get_collection, open_client
+from indexing.store import bm25_folder, check_embed_model, get_collection, open_client, stored_routing
 
 log = logging.getLogger("citebot.retrieval")
 CANDIDATES = 30
@@ -147,6 +147,11 @@ class HybridRetriever(BaseRetriever):
                     log.warning("could not save the BM25 index in %s: %s", folder, exc)
             self._bm25_state = state
         return self._bm25
+
+    def routing(self) -> dict | None:
+        """The thresholds the index derived for itself (`indexing.calibration`), as stored now."""
+        collection = self._get_collection()
+        return stored_routing(self._fresh_collection(collection).metadata) if collection is not None else None
 
     def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
         return [p.to_node() for p in self.search(query_bundle.query_str)]

@@ -6,16 +6,20 @@ hash, so the index and the record of "what we already embedded" can never disagr
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from urllib.parse import urlparse
 
 from core.errors import CitebotError
 from core.settings import Settings, StorageSettings
+from indexing.chunking import CHUNKER_VERSION
 from indexing.embed_models import model_key
 from indexing.sources.base import Indexed
 
 EMBED_MODEL_KEY = "citebot_embed_model"
+ROUTING_KEY = "citebot_routing"  # the thresholds the index derived for itself (indexing.calibration)
+CHUNKER_KEY = "citebot_chunker"  # the chunker version (indexing.chunking.CHUNKER_VERSION) of every chunk
 
 
 def open_client(settings: StorageSettings, create: bool = True):
@@ -55,7 +59,8 @@ def open_collection(settings: Settings, create: bool = True):
         return None
     if create:
         collection = client.get_or_create_collection(
-            settings.collection, metadata={"hnsw:space": "cosine", EMBED_MODEL_KEY: model_key(settings.embed_model)})
+            settings.collection, metadata={"hnsw:space": "cosine", EMBED_MODEL_KEY: model_key(settings.embed_model),
+                                           CHUNKER_KEY: CHUNKER_VERSION})
     else:
         collection = get_collection(client, settings.collection)
     return collection and check_embed_model(collection, settings)
@@ -72,6 +77,16 @@ def check_embed_model(collection, settings: Settings):
                            f"embedding model but CITEBOT_EMBED_MODEL={settings.embed_model}. Rebuild it with "
                            f"`citebot index --rebuild`, or {back}.")
     return collection
+
+
+def check_chunker(collection, settings: Settings) -> None:
+    """Refuse to add chunks cut by this chunker to an index cut by another: the two would be mixed (and
+    a document indexed twice). Collections made before the key existed hold chunker 1."""
+    built = (collection.metadata or {}).get(CHUNKER_KEY, 1)
+    if built != CHUNKER_VERSION and collection.count():
+        raise CitebotError(f"The index {settings.collection!r} ({settings.where()}) was chunked by an older citebot "
+                           f"(chunker {built}, now {CHUNKER_VERSION}): rebuild it with `citebot index --rebuild`; "
+                           "it keeps answering until the new one is complete.")
 
 
 def drop_collection(settings: Settings) -> None:
@@ -117,3 +132,23 @@ def chunk_texts(settings: Settings, chunk_ids: list[str]) -> dict[str, str]:
         return {}
     got = collection.get(ids=chunk_ids, include=["documents"])
     return dict(zip(got["ids"], got["documents"]))
+
+
+def save_routing(collection, routing: dict | None) -> None:
+    """Keep the index's own thresholds with it (every process and a Chroma server see them)."""
+    metadata = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+    if routing is None:
+        metadata.pop(ROUTING_KEY, None)
+    else:
+        metadata[ROUTING_KEY] = json.dumps(routing)
+    collection.modify(metadata=metadata)  # the distance function is fixed at creation; Chroma refuses changes
+
+
+def stored_routing(metadata: dict | None) -> dict | None:
+    """The thresholds an index derived for itself from its collection metadata, or None (an index built
+    before calibration, or too small to calibrate)."""
+    raw = (metadata or {}).get(ROUTING_KEY)
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None

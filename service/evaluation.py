@@ -1,9 +1,11 @@
 """`citebot eval answers` and `citebot eval calibrate`: answer quality and router thresholds on a labelled set.
 
-A labelled set is JSONL of {question, answerable, gold_sources[, expect_route]}: gold sources are file
-names (or BEIR doc ids) of the pages that answer it; `expect_route` marks questions that must go to a
-person whatever the docs say (access, approvals, incidents). Everything runs in a scratch CITEBOT_HOME,
-so the user's index and audit log are untouched.
+A labelled set is JSONL of {question, answerable, gold_sources[, expect_route, key_facts]}: gold sources
+are file names (or BEIR doc ids) of the pages that answer it; `expect_route` marks questions that must go
+to a person whatever the docs say (access, approvals, incidents); `key_facts` are short phrases a correct
+answer must contain (a fact may be a list of alternatives). Everything runs in a scratch CITEBOT_HOME,
+so the user's index and audit log are untouched. The answer metrics (`answer_quality`) are defined in
+`service.answer_metrics`.
 
 Citation precision is judged independently of the tracer that chose the citations: a cited passage
 supports a sentence when it contains at least SUPPORT_OVERLAP of the sentence's content words.
@@ -26,6 +28,7 @@ from core.settings import Settings
 from indexing.metrics import percentile
 from indexing.retrieval import HybridRetriever
 from indexing.sources.base import Source
+from service.answer_metrics import unit_checks
 from service.answers import AnswerService
 from tuning.prompt import escalation_messages, render_thread
 
@@ -39,6 +42,7 @@ class Labelled:
     answerable: bool
     gold_sources: list[str]
     expect_route: str | None = None
+    key_facts: list[list[str]] | None = None  # each fact as its alternatives
 
 
 def load_set(path: Path) -> list[Labelled]:
@@ -48,8 +52,10 @@ def load_set(path: Path) -> list[Labelled]:
             continue
         try:
             row = json.loads(line)
+            facts = row.get("key_facts")
             items.append(Labelled(row["question"], bool(row["answerable"]), list(row.get("gold_sources", [])),
-                                  row.get("expect_route")))
+                                  row.get("expect_route"),
+                                  [f if isinstance(f, list) else [f] for f in facts] if facts else None))
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise CitebotError(f"{path}:{number}: expected {{question, answerable, gold_sources}} ({exc}).") from None
     if not items:
@@ -93,6 +99,8 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
                     good_pairs += bool(passage and supported(sentence.text, passage.text))
         expected = item.expect_route or ("rag" if item.answerable else None)
         rows.append({"question": item.question, "answerable": item.answerable, "route": result.route,
+                     "retrieved_gold": any(is_gold(p.source, item.gold_sources) for p in result.passages),
+                     **unit_checks(result, item.key_facts),
                      "needs_person": item.expect_route == "escalate",
                      "route_ok": result.route == expected if expected else result.route != "rag",
                      "right_source": result.route == "rag" and any(is_gold(s, item.gold_sources) for s in cited_sources),
@@ -116,6 +124,13 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
         "unanswerable_abstained": _mean(r["route"] == "abstain" for r in unanswerable),
         "unanswerable_escalated": _mean(r["route"] == "escalate" for r in unanswerable),
         "routing_accuracy": _mean(r["route_ok"] for r in rows),
+        "retrieval_ceiling": _mean(r["retrieved_gold"] for r in answerable),
+        "key_facts_present": _mean(r["key_facts_present"] for r in answerable if r["key_facts_present"] is not None),
+        "key_facts_labelled": sum(r["key_facts_present"] is not None for r in answerable),
+        "fragmentary": _mean(r["fragmentary"] for r in rows if r["route"] == "rag"),
+        "code_kept": _mean(v for r in rows for v in r["code_pairs"]),
+        "code_cases": sum(len(r["code_pairs"]) for r in rows),
+        "thresholds": rows[0]["thresholds"] if rows else None,
         "latency_ms": {stage: {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)}
                        for stage, v in stages.items()},
         "escalation_generate_ms_p50": round(statistics.median(
@@ -123,6 +138,8 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
         "escalation_first_token_ms_p50": _first_token_ms(answerer, [r["question"] for r in rows
                                                                     if r["route"] == "escalate"][:TTFT_SAMPLES]),
         "misrouted": [{"question": r["question"], "route": r["route"]} for r in rows if not r["route_ok"]],
+        "fragments": [r["question"] for r in rows if r["fragmentary"]],
+        "facts_missing": [r["question"] for r in answerable if r["key_facts_present"] is False],
     }
 
 

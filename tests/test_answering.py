@@ -136,8 +136,10 @@ def test_extracts_quote_the_passage_about_the_question_not_only_one_that_echoes_
     question = "How often are the backup tapes rotated?"
     about = "A courier swaps the off-site tape set every Monday and brings last week's set back."
     echo = "Backup tapes are rotated by hand when the lab drive jams."
-    relevant_first = extract_answer(question, [_passage(1, about, 0.62), _passage(2, echo, 0.30)], [0.5, 0.5], 0.277)
-    echo_first = extract_answer(question, [_passage(1, about, 0.30), _passage(2, echo, 0.62)], [0.5, 0.5], 0.277)
+    relevant_first = extract_answer(question, [_passage(1, about, 0.62), _passage(2, echo, 0.30)], [0.5, 0.5],
+                                    0.277).extracts
+    echo_first = extract_answer(question, [_passage(1, about, 0.30), _passage(2, echo, 0.62)], [0.5, 0.5],
+                                0.277).extracts
     assert 0 in {e.passage_index for e in relevant_first}, "the passage retrieval ranked as about it is quoted"
     assert {e.passage_index for e in echo_first} == {1}
     echo_support = {e.score for e in relevant_first + echo_first if e.passage_index == 1}

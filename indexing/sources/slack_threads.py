@@ -46,7 +46,8 @@ def ts_to_iso(ts: str) -> str:
 
 def thread_document(*, source_id: str, channel_id: str, channel_name: str, private: bool,
                     messages: Iterable[dict], permalink: str | None) -> SourceDocument | None:
-    """The thread as "<@U1>: text" lines, or None when no human said anything in it."""
+    """The thread as one "<@U1>: text" paragraph per message (code fences and lists in a message stay
+    blocks), or None when no human said anything in it."""
     kept = sorted((m for m in messages if is_knowledge(m)), key=lambda m: float(m["ts"]))
     if not kept:
         return None
@@ -58,7 +59,7 @@ def thread_document(*, source_id: str, channel_id: str, channel_name: str, priva
     return SourceDocument(
         doc_id=f"slack:{channel_id}:{thread_ts}", source_id=source_id, title=title,
         path=f"slack://{channel_id}/{thread_ts}", url=permalink,
-        sections=[Section("", "\n".join(lines))], updated_at=ts_to_iso(kept[-1]["ts"]),
+        sections=[Section("", "\n\n".join(lines))], updated_at=ts_to_iso(kept[-1]["ts"]),
         access="private" if private else "public", channel_id=channel_id,
     )
 

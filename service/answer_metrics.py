@@ -1,0 +1,85 @@
+"""How an answer reads, judged the same way for every corpus: key facts, fragments, code kept.
+
+Definitions (README, "Evaluation"):
+- *key facts present*: every gold key fact, or one of its listed alternatives, occurs in the answer
+  after lower-casing and collapsing whitespace and punctuation;
+- *fragmentary*: the answer starts with a lower-case function word or conjunction ("and", "which",
+  "the" …), or has a sentence ending in ":" that no list or code block follows;
+- *code kept*: for each code block of a cited passage that the answer quotes (any of its lines appears in
+  the answer, whitespace collapsed), the whole block appears in the answer verbatim, whitespace-normalised
+  line by line: a block flattened into one line, or quoted in part, is not kept.
+"""
+
+from __future__ import annotations
+
+import re
+
+from answering.result import AnswerResult
+from core.sentences import split_sentences, strip_citations
+from indexing.blocks import parse_blocks
+
+FUNCTION_WORDS = set("""a an the and or but nor so yet for because although though while whereas which who whom
+whose that this these those it its they them their there then than thus hence also as at by from in into
+of on onto to with without if unless until when where whether after before since""".split())
+_MARKUP = re.compile(r"^[\s>*_`#\-+\d.)\[\]]+")
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation as spaces, whitespace collapsed."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def facts_present(answer: str, facts: list[list[str]]) -> bool:
+    text = normalise(answer)
+    return all(any(normalise(alt) in text for alt in alternatives) for alternatives in facts)
+
+
+def fragmentary(answer: str) -> bool:
+    blocks = [b for b in parse_blocks(answer) if b.kind != "heading"]
+    if not blocks:
+        return False
+    if blocks[0].kind in ("paragraph", "quote"):
+        first = _MARKUP.sub("", blocks[0].text).split(" ", 1)[0]
+        if first and first[0].islower() and first.strip(",;:") in FUNCTION_WORDS:
+            return True
+    for i, block in enumerate(blocks):
+        if block.kind not in ("paragraph", "quote"):
+            continue
+        sentences = split_sentences(block.text)
+        for k, sentence in enumerate(sentences):
+            if strip_citations(sentence)[0].rstrip().endswith(":"):
+                followed = (k == len(sentences) - 1 and i + 1 < len(blocks)
+                            and blocks[i + 1].kind in ("list", "code", "table"))
+                if not followed:
+                    return True
+    return False
+
+
+def _code_lines(code: str) -> str:
+    return "\n".join(line.rstrip() for line in code.splitlines() if line.strip())
+
+
+def code_pairs(result: AnswerResult) -> list[bool]:
+    """One verdict per quoted code block of a cited passage: is it in the answer whole and verbatim?"""
+    if result.route != "rag":
+        return []
+    quoted = "\n".join(_code_lines(b.text) for b in parse_blocks(result.answer) if b.kind == "code")
+    flat = " ".join(result.answer.split())
+    by_chunk = {p.chunk_id: p for p in result.passages}
+    verdicts = []
+    for citation in result.citations:
+        passage = by_chunk.get(citation.chunk_id)
+        for block in parse_blocks(passage.body) if passage else []:
+            code = _code_lines(block.text) if block.kind == "code" else ""
+            lines = [" ".join(line.split()) for line in code.splitlines() if len(line.strip()) >= 4]
+            if lines and any(line in flat for line in lines):
+                verdicts.append(code in quoted)
+    return verdicts
+
+
+def unit_checks(result: AnswerResult, key_facts: list[list[str]] | None) -> dict:
+    """The per-question fields `evaluate_answers` aggregates."""
+    answered = result.route == "rag"
+    return {"key_facts_present": None if not key_facts else answered and facts_present(result.answer, key_facts),
+            "fragmentary": answered and fragmentary(result.answer),
+            "code_pairs": code_pairs(result), "thresholds": result.thresholds}

@@ -1,0 +1,158 @@
+"""Documents parsed into structure: main content only, heading paths with anchors, whole blocks in chunks.
+
+The HTML fixtures are real pages from Debian documentation packages built by three generators:
+Sphinx (sphinx-doc), DocBook (debian-handbook) and MkDocs (mkdocs-doc).
+"""
+
+from pathlib import Path
+
+import pytest
+
+from core.errors import CitebotError
+from indexing.blocks import Block, parse_blocks, render
+from indexing.chunking import chunk_document, split_blocks
+from indexing.documents import UnreadableFile, load_file, parse_markdown
+from indexing.pipeline import index_paths
+from indexing.store import CHUNKER_KEY, open_collection
+
+HTML = Path(__file__).parent / "fixtures" / "html"
+NAVIGATION = ("Quick search", "Site navigation", "Edit on GitHub", "Download the ebook", "Previous", "Next",
+              "Table of Contents", "Navigation", "Permalink", "¶")
+
+
+@pytest.mark.parametrize("page, title, heading, anchor, code, language", [
+    ("sphinx-quickstart.html", "Getting Started — Sphinx documentation",
+     "Getting Started > Running the build", "running-the-build", "$ sphinx-build -b html sourcedir builddir",
+     "console"),
+    ("docbook-apt-get.html", "6.2. aptitude, apt-get, and apt Commands",
+     "6.2. aptitude, apt-get, and apt Commands > 6.2.1. Initialization", "sect.apt-update", None, None),
+    ("mkdocs-deploying.html", "Deploying Your Docs - MkDocs",
+     "Deploying your docs > GitHub Pages > Project Pages", "project-pages", "mkdocs gh-deploy", "sh"),
+])
+def test_generated_html_keeps_main_content_with_heading_paths_anchors_and_code(page, title, heading, anchor, code,
+                                                                              language):
+    doc = load_file(HTML / page, "docs")
+    assert doc.title == title
+    section = next(s for s in doc.sections if s.heading == heading)
+    assert section.anchor == anchor
+    everything = "\n".join(f"{s.heading}\n{s.text}" for s in doc.sections)
+    for noise in NAVIGATION:
+        assert noise not in everything.replace("Next, ", ""), f"navigation text {noise!r} was indexed"
+    if code:
+        blocks = [b for s in doc.sections for b in parse_blocks(s.text) if b.kind == "code"]
+        assert any(b.text == code and b.language == language for b in blocks), "code is kept verbatim as a block"
+
+
+def test_docbook_code_keeps_its_lines():
+    doc = load_file(HTML / "docbook-apt-get.html", "docs")
+    codes = [b.text for s in doc.sections for b in parse_blocks(s.text) if b.kind == "code"]
+    assert any(c.startswith("Package: *\n") and "\nPin: " in c for c in codes), "a multi-line example stays multi-line"
+
+
+def test_a_table_of_contents_page_is_not_indexed_as_a_passage():
+    doc = load_file(HTML / "sphinx-usage-index.html", "docs")
+    text = " ".join(s.text for s in doc.sections)
+    assert "This guide serves to demonstrate" in text
+    assert "Installing Sphinx" not in text and "Build your first project" not in text
+
+
+def test_markdown_setext_headings_lists_and_fences_become_blocks():
+    title, sections = parse_markdown("""Deploys
+=======
+
+How we ship.
+
+Promoting a release
+-------------------
+
+1. Check staging.
+2. Click "Promote".
+
+```bash
+argo promote --app web
+```
+""", "fallback")
+    assert title == "Deploys"
+    promoting = sections[-1]
+    assert promoting.heading == "Deploys > Promoting a release" and promoting.anchor == "promoting-a-release"
+    kinds = [b.kind for b in parse_blocks(promoting.text)]
+    assert kinds == ["list", "code"]
+
+
+def test_blocks_survive_the_markdown_round_trip():
+    blocks = [Block("paragraph", "Run this:"), Block("code", "a = 1\n\nb = 2", language="python"),
+              Block("list", items=["first\n\n   - nested", "second"], ordered=True),
+              Block("table", rows=[["name", "value"], ["a|b", "1"]]), Block("quote", "quoted")]
+    again = parse_blocks(render(blocks))
+    assert [b.kind for b in again] == ["paragraph", "code", "list", "table", "quote"]
+    assert again[1].text == "a = 1\n\nb = 2" and again[1].language == "python"
+    assert len(again[2].items) == 2 and again[3].rows[1] == ["a|b", "1"]
+
+
+def test_chunks_keep_lists_whole_and_an_introduction_with_what_it_introduces():
+    steps = "\n".join(f"{n}. Step {n} does one small thing." for n in range(1, 9))
+    text = f"{'Background sentence. ' * 12}\n\nTo install, run these steps:\n\n{steps}\n\nAfterwards, log in."
+    pieces = split_blocks(text, 300)
+    with_list = next(p for p in pieces if "1. Step 1" in p)
+    assert "To install, run these steps:" in with_list and "8. Step 8" in with_list
+
+
+def test_an_oversized_code_block_is_split_at_lines_and_fenced_again():
+    code = "\n".join(f"echo line {n}" for n in range(200))
+    pieces = split_blocks(f"```sh\n{code}\n```", 400)
+    assert len(pieces) > 1
+    for piece in pieces:
+        (block,) = parse_blocks(piece)
+        assert block.kind == "code" and block.language == "sh"
+        assert all(line.startswith("echo line ") for line in block.text.splitlines()), "never cut mid-line"
+
+
+def test_markdown_citations_deep_link_to_the_section(settings, tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "vpn.md").write_text("# VPN\n\nIntro.\n\n## Setting up the VPN\n\n1. Install.\n2. Sign in.\n")
+    from indexing.pipeline import index_source
+    from indexing.sources.files import FileSource
+
+    index_source(FileSource("docs", [tmp_path / "docs"], "https://git.example.com/{relpath}"), settings)
+    metas = open_collection(settings).get(include=["metadatas"])["metadatas"]
+    assert {m["url"] for m in metas} == {"https://git.example.com/vpn.md#vpn",
+                                         "https://git.example.com/vpn.md#setting-up-the-vpn"}
+
+
+def test_chunks_carry_the_anchor_of_their_section():
+    doc = load_file(HTML / "mkdocs-deploying.html", "docs")
+    chunks = chunk_document(doc, 2500)
+    assert {c.anchor for c in chunks} >= {"github-pages", "read-the-docs", "404-pages"}
+
+
+@pytest.mark.parametrize("name, content, reason", [
+    ("nav.html", "<html><body><nav><a href=a>A</a><a href=b>B</a></nav><ul><li><a href=c>C</a></li>"
+                 "<li><a href=d>D</a></li><li><a href=e>E</a></li></ul></body></html>", "no main content"),
+    ("binary.html", "\x00\x01\x02PNG", "binary file"),
+    ("empty.md", "   \n", "empty file"),
+])
+def test_bad_pages_are_skipped_with_a_reason_and_nothing_indexed_is_lost(settings, corpus, name, content, reason):
+    first = index_paths([corpus], settings)
+    (corpus / name).write_text(content)
+    again = index_paths([corpus], settings)
+    assert [s.reason for s in again.skipped if s.path.endswith(name)][0].startswith(reason)
+    assert again.chunks_total == first.chunks_total
+
+
+def test_broken_html_without_headings_is_still_read():
+    from indexing.documents import parse_html
+
+    title, sections = parse_html("<p>Unclosed <b>bold <div>Toner is in cupboard C3.<p>Call facilities", "Fallback")
+    assert title == "Fallback" and "Toner is in cupboard C3." in sections[0].text
+
+
+def test_an_index_chunked_by_an_older_citebot_is_refused_not_mixed(settings, corpus):
+    index_paths([corpus], settings)
+    collection = open_collection(settings)
+    metadata = {k: v for k, v in collection.metadata.items() if not k.startswith("hnsw:") and k != CHUNKER_KEY}
+    collection.modify(metadata=metadata)  # what an index built before chunker 2 looks like
+    (corpus / "coffee.md").write_text("# Coffee\n\nOat milk only.\n")
+    with pytest.raises(CitebotError, match="citebot index --rebuild"):
+        index_paths([corpus], settings)
+    with pytest.raises(UnreadableFile):
+        load_file(corpus / "missing.md", "x")

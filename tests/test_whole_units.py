@@ -1,0 +1,120 @@
+"""Answers quote whole units (the list, the code block), thresholds come from the index itself, and
+Slack gets the Markdown through one formatter that never posts a live mention or a disguised link."""
+
+import pytest
+
+from audit.serialize import answer_json
+from bot.formatting import mrkdwn_pieces, to_mrkdwn
+from core.settings import Settings
+from demo import HANDBOOK_DIR
+from indexing.blocks import parse_blocks
+from indexing.pipeline import index_paths
+from service.answer_metrics import code_pairs, facts_present, fragmentary
+from service.answers import AnswerService
+
+VPN_STEPS = ["Install Acme Connect from the self-service portal (macOS) or the `acme-connect` apt package (Linux).",
+             "Sign in with your SSO account; the app downloads your WireGuard profile.",
+             "Choose the gateway closest to you: `fra-1` (Frankfurt) or `dub-1` (Dublin)."]
+
+
+@pytest.fixture(scope="module")
+def handbook(tmp_path_factory):
+    settings = Settings(home=tmp_path_factory.mktemp("handbook"))
+    summary = index_paths([HANDBOOK_DIR], settings)
+    return settings, summary, AnswerService(settings)
+
+
+def test_a_how_do_i_question_gets_the_whole_numbered_list_with_its_citation(handbook):
+    _, _, service = handbook
+    result = service.ask("how do I set up the VPN?")
+    lists = [b for b in parse_blocks(result.answer) if b.kind == "list"]
+    assert lists and [item.split(" [")[0] for item in lists[0].items] == VPN_STEPS
+    assert lists[0].items[-1].endswith("]"), "the quoted list keeps its [n]"
+    assert not fragmentary(result.answer)
+
+
+def test_both_parts_of_a_compound_question_are_answered(handbook):
+    _, _, service = handbook
+    result = service.ask("Do I need the VPN to reach staging, and how do I set the VPN up?")
+    assert "from the VPN only" in result.answer and VPN_STEPS[1] in result.answer
+    assert result.uncovered == []
+
+
+def test_a_part_the_docs_do_not_cover_is_named_in_a_note(handbook):
+    _, _, service = handbook
+    result = service.ask("How long do we keep database backups, and what is the wifi password of the Munich office?")
+    assert result.route == "rag" and "35 days" in result.answer
+    assert result.uncovered and "wifi password" in result.uncovered[0]
+    assert "do not answer" in result.answer and answer_json(result)["uncovered"] == result.uncovered
+
+
+def test_the_index_derives_its_own_thresholds_and_the_answer_records_them(handbook):
+    settings, summary, service = handbook
+    routing = summary.routing
+    assert routing["off_domain"]["p90"] <= routing["answer_threshold"] <= routing["in_domain"]["p20"]
+    assert routing["abstain_threshold"] <= routing["answer_threshold"]
+    result = service.ask("what are the deploy windows for production")
+    assert result.thresholds == {"answer": routing["answer_threshold"], "abstain": routing["abstain_threshold"],
+                                 "source": "index"}
+    assert "(index thresholds)" in result.route_reason
+    from audit.log import open_audit, recent_answers
+
+    row = recent_answers(open_audit(settings.storage)[0], limit=1)[0]
+    assert (row.answer_threshold, row.threshold_source) == (routing["answer_threshold"], "index")
+
+
+def test_explicit_threshold_settings_win_over_the_index(handbook):
+    settings, _, _ = handbook
+    strict = AnswerService(Settings(home=settings.home, answer_threshold=0.99))
+    result = strict.ask("what are the deploy windows for production")
+    assert result.route != "rag" and result.thresholds["source"] == "settings"
+    assert result.thresholds["answer"] == 0.99
+
+
+def test_quoted_code_stays_a_fenced_block_with_its_introduction(settings, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "deploy.md").write_text("# Publishing\n\n## GitHub Pages\n\nTo publish the site to GitHub Pages, run the "
+                                    "following command:\n\n```sh\nmkdocs gh-deploy --force\nmkdocs gh-deploy --help\n"
+                                    "```\n\nThe site is pushed to the gh-pages branch.\n")
+    (docs / "other.md").write_text("# Lunch\n\nLunch is at noon in the canteen on the second floor.\n")
+    index_paths([docs], settings)
+    result = AnswerService(settings).ask("How do I publish the site to GitHub Pages?")
+    assert "run the following command: [1]\n\n```sh\nmkdocs gh-deploy --force\nmkdocs gh-deploy --help\n```" \
+        in result.answer
+    assert code_pairs(result) == [True] and not fragmentary(result.answer)
+
+
+def test_mrkdwn_converts_markdown_and_keeps_code_lists_and_numbers():
+    text = to_mrkdwn("## Setup\n\nRun **this** now:\n\n1. Install `tool`.\n2. Sign in.\n\n- a\n- b\n\n"
+                     "```python\nif a < b:\n    pass\n```")
+    assert text == ("*Setup*\n\nRun *this* now:\n\n1. Install `tool`.\n2. Sign in.\n\n• a\n• b\n\n"
+                    "```\nif a &lt; b:\n    pass\n```")
+
+
+@pytest.mark.parametrize("hostile", ["<!channel>", "<!here>", "<!everyone>", "<@U123ABC>", "<#C123ABC>",
+                                     "<https://evil.example|docs>"])
+def test_nothing_in_an_answer_becomes_a_live_mention_or_link(hostile):
+    text = to_mrkdwn(f"Heads up {hostile} and [docs](https://evil.example) please.")
+    assert "<" not in text and ">" not in text and "evil.example)" not in text
+    assert "docs" in text
+
+
+def test_long_answers_are_split_between_lines_and_code_is_fenced_again():
+    code = "\n".join(f"line {n:04d} of the script" for n in range(400))
+    steps = "\n".join(f"{n}. step number {n}" for n in range(1, 300))
+    pieces = mrkdwn_pieces(f"Intro:\n\n```\n{code}\n```\n\n{steps}", limit=3000)
+    assert all(len(p) <= 3000 for p in pieces)
+    joined = "\n".join(pieces)
+    assert all(f"line {n:04d} of the script" in joined for n in range(400)), "no line is cut"
+    for piece in pieces:
+        assert piece.count("```") % 2 == 0, "every piece opens and closes its code fences"
+
+
+def test_answer_metrics_follow_their_definitions():
+    assert facts_present("Backups are kept for **35 days**.", [["35 days"], ["backup", "restore"]])
+    assert not facts_present("Backups are kept.", [["35 days"]])
+    assert fragmentary("and think it is a bug in Python. [1]")
+    assert fragmentary("The syntax is as follows: [1]")
+    assert not fragmentary("The syntax is as follows: [1]\n\n```\nx = 1\n```")
+    assert not fragmentary("The tool is fast. [1]")
