@@ -28,8 +28,8 @@ def print_answer(result: AnswerResult) -> None:
             where = c.url or c.source
             console.print(f"  [{c.n}] {escape(c.heading or c.title)} — {escape(where)}")
     latency = ", ".join(f"{k} {v:.0f} ms" for k, v in result.latency_ms.items())
-    console.print(f"[{colour}]route: {result.route}[/{colour}] ({escape(result.route_reason)}) · "
-                  f"audit id: [bold]{result.audit_id}[/bold] · {latency}", highlight=False)
+    console.print(f"[{colour}]route: {result.route}[/{colour}] ({escape(result.route_reason)})", highlight=False)
+    console.print(f"audit id: [bold]{result.audit_id}[/bold] · {latency}", highlight=False)
 
 
 @contextmanager

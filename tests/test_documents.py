@@ -21,7 +21,7 @@ def test_html_title_headings_and_text_without_scripts():
            "<h2>Sub</h2><ul><li>one</li><li>two</li></ul></body></html>"
     title, sections = parse_html(html, "fallback")
     assert title == "Page"
-    assert [(s.heading, s.text) for s in sections] == [("Top", "Hello there."), ("Top > Sub", "one\n\ntwo")]
+    assert [(s.heading, s.text) for s in sections] == [("Top", "Hello there."), ("Top > Sub", "- one\n- two")]
 
 
 def test_chunks_carry_title_and_heading_in_their_text(tmp_path):

@@ -200,5 +200,5 @@ def test_files_pdf_url_template_and_bad_files(settings, tmp_path):
     assert reasons["copy-b.md"] == "duplicate of a document already in this source"
     assert (summary.added, summary.duplicates) == (2, 1)
     hit = HybridRetriever(settings).search("who approves expenses over 500 euros")[0]
-    assert hit.url == "https://git.example.com/handbook/blob/main/policies/expenses.pdf"
+    assert hit.url == "https://git.example.com/handbook/blob/main/policies/expenses.pdf#page=1", "deep link to the page"
     assert hit.heading.endswith("page 1") and "finance" in hit.text
