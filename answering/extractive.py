@@ -12,12 +12,13 @@ from a code block ("where sourcedir is …") with the block, and a long paragrap
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from answering.injection import instruction_like
-from answering.questions import MAX_UNMENTIONED, question_parts, unmentioned
+from answering.questions import question_parts
 from answering.tracing import SEMANTIC_WEIGHT, lexical_overlap
 from core.sentences import split_sentences
 from core.vectors import similarities
@@ -81,8 +82,7 @@ def passage_units(passage: Passage, index: int) -> list[Unit]:
         if block.kind == "heading":
             continue
         previous = groups[-1] if groups else None
-        introduced = (previous is not None and previous[-1].kind == "paragraph"
-                      and previous[-1].text.rstrip().endswith(":") and block.kind != "paragraph")
+        introduced = previous is not None and previous[-1].introduces() and block.kind != "paragraph"
         continues = (previous is not None and block.kind == "paragraph" and _STARTS_LOWER.match(block.text)
                      and previous[-1].kind in ("code", "list", "table"))
         if introduced or continues:
@@ -91,22 +91,19 @@ def passage_units(passage: Passage, index: int) -> list[Unit]:
             groups.append([block])
     units: list[Unit] = []
     for group in groups:
+        words = " ".join(b.text if b.kind != "list" else " ".join(b.items) for b in group)
         if len(group) == 1 and group[0].kind == "paragraph":
-            pieces = [(run, "paragraph") for run in _paragraph_runs(group[0].text)]
+            sentences = [s for s in split_sentences(group[0].text) if len(s) >= 12][:MAX_SENTENCES]
+            pieces = [(run, "paragraph", run) for run in _paragraph_runs(group[0].text)]
         else:
             kind = next((b.kind for b in group if b.kind != "paragraph"), "paragraph")
-            pieces = [("\n\n".join(b.markdown() for b in group), kind)]
-        for markdown, kind in pieces:
+            sentences = []
+            pieces = [("\n\n".join(b.markdown() for b in group), kind, words)]
+        for markdown, kind, match in pieces:
             if kind == "paragraph" and markdown.rstrip().endswith(":"):
                 continue  # announces a list or code this passage does not hold: never quoted on its own
-            words = " ".join(b.text if b.kind != "list" else " ".join(b.items) for b in group)
-            match = markdown if kind == "paragraph" else words
             if not instruction_like(match):
-                prose = [s for b in group if b.kind in ("paragraph", "list", "quote")
-                         for s in split_sentences(b.text if b.kind != "list" else "\n".join(b.items))]
-                prose = [s for s in prose if len(s) >= 12]
-                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000],
-                                  prose[:MAX_SENTENCES] if kind == "paragraph" else []))
+                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences))
     return units
 
 
@@ -125,9 +122,11 @@ def _semantic(queries: list[str], units: list[Unit]):
     return sims
 
 
-def extract_answer(question: str, passages: list[Passage], scores: list[float], floor: float) -> Extraction:
+def extract_answer(question: str, passages: list[Passage], scores: list[float], floor: float,
+                   unmentioned_parts: Collection[str] = ()) -> Extraction:
     """Best-matching units, in the order they appear in the (ranked) passages; passages whose relevance
-    (the router's `scores`) is below `floor` are not quoted."""
+    (the router's `scores`) is below `floor` are not quoted, nor a unit for a part of the question whose
+    topic words the router found in no passage (`unmentioned_parts`)."""
     units = [u for j, p in enumerate(passages) if scores[j] >= floor for u in passage_units(p, j)]
     units = [u for u in units if len(u.markdown) >= 12]
     if not units:
@@ -153,7 +152,7 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
     for q, part in enumerate(parts, 1):  # each sub-question's best unit first: a compound question in full
         # by its own match: retrieval's passage scores measure the whole question, not this part
         best = max(ranked(q), key=lambda s: s[1])
-        if best[1] >= PART_FLOOR and len(unmentioned(part, passages)) < MAX_UNMENTIONED:
+        if best[1] >= PART_FLOOR and part not in unmentioned_parts:
             chosen.setdefault(best[2], best[1])
         else:
             uncovered.append(part)

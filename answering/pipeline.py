@@ -161,7 +161,7 @@ class Answerer(CustomQueryEngine):
                               route_reason=decision.reason, model="", passages=passages,
                               relevance=decision.scores, thresholds=decision.thresholds.as_dict())
         if decision.route == "rag":
-            traced = self._compose(result, question, passages, decision.scores, decision.thresholds.abstain)
+            traced = self._compose(result, question, passages, decision)
             if traced:
                 self._render(result, traced, passages)
             else:  # relevant passages, but not one sentence of them answers: the composer's verdict
@@ -183,7 +183,7 @@ class Answerer(CustomQueryEngine):
         return result
 
     def _compose(self, result: AnswerResult, question: str, passages: list[Passage],
-                 scores: list[float], floor: float) -> list[TracedSentence]:
+                 decision: RouteDecision) -> list[TracedSentence]:
         """The answer's sentences, each traced to its passages: generated and traced, or quoted when the
         style is extractive or the model failed or said nothing the passages support."""
         traced: list[TracedSentence] = []
@@ -196,7 +196,8 @@ class Answerer(CustomQueryEngine):
                 result.error = str(exc)
             result.prompt_tokens, result.completion_tokens = usage.get("prompt"), usage.get("completion")
         if not any(s.supported for s in traced):
-            extraction = extract_answer(question, passages, scores, floor)
+            extraction = extract_answer(question, passages, decision.scores, decision.thresholds.abstain,
+                                        decision.unmentioned_parts)
             traced = [TracedSentence(e.text, [e.passage_index + 1], e.score, True, kind=e.kind)
                       for e in extraction.extracts]
             result.uncovered = extraction.uncovered if traced else []

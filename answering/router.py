@@ -14,7 +14,7 @@ naming those words, instead of quoting the nearby page the similarity found.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from answering.questions import MAX_UNMENTIONED, question_parts, unmentioned
 from core.settings import Settings
@@ -63,6 +63,7 @@ class RouteDecision:
     reason: str
     scores: list[float]  # relevance of each passage, as in `relevance`
     thresholds: Thresholds | None = None
+    unmentioned_parts: list[str] = field(default_factory=list)  # parts whose topic words no passage mentions
 
     @property
     def best_score(self) -> float:
@@ -90,8 +91,12 @@ def decide_route(question: str, passages: list[Passage], settings: Settings,
         return RouteDecision("escalate", f"best retrieval score {best:.3f} < {limits.abstain:.3f}{tag}", scores, limits)
     if best < limits.answer:
         return RouteDecision("abstain", f"best retrieval score {best:.3f} < {limits.answer:.3f}{tag}", scores, limits)
-    missing = [unmentioned(part, passages) for part in question_parts(question) or [question]]
-    if all(len(words) >= MAX_UNMENTIONED for words in missing):  # a compound question: every part uncovered
+    parts = question_parts(question)
+    missing = {part: unmentioned(part, passages) for part in parts or [question]}
+    uncovered = [part for part, words in missing.items() if len(words) >= MAX_UNMENTIONED]
+    if len(uncovered) == len(missing):  # a compound question: every part uncovered
         return RouteDecision("abstain", f"best retrieval score {best:.3f} >= {limits.answer:.3f}{tag}, but no source "
-                                        f"mentions {', '.join(repr(w) for w in missing[0])}", scores, limits)
-    return RouteDecision("rag", f"best retrieval score {best:.3f} >= {limits.answer:.3f}{tag}", scores, limits)
+                                        f"mentions {', '.join(repr(w) for w in next(iter(missing.values())))}",
+                             scores, limits)
+    return RouteDecision("rag", f"best retrieval score {best:.3f} >= {limits.answer:.3f}{tag}", scores, limits,
+                         uncovered if parts else [])

@@ -52,6 +52,10 @@ class Block:
             return "\n".join("> " + line for line in self.text.splitlines())
         return self.text
 
+    def introduces(self) -> bool:
+        """A paragraph that announces what follows ("run the following command:"): it belongs with it."""
+        return self.kind == "paragraph" and self.text.rstrip().endswith(":")
+
 
 def _longest_run(text: str, char: str) -> int:
     return max((len(m) for m in re.findall(re.escape(char) + "+", text)), default=0)

@@ -51,10 +51,6 @@ def _pieces(block: Block, limit: int) -> list[str]:
     return pack(split_sentences(whole) or [whole], limit, joiner=" ")
 
 
-def _introduces(block: Block) -> bool:
-    return block.kind == "paragraph" and block.text.rstrip().endswith(":")
-
-
 def split_blocks(markdown: str, limit: int) -> list[str]:
     """A section's Markdown as chunk bodies of whole blocks."""
     blocks = parse_blocks(markdown)
@@ -67,7 +63,7 @@ def split_blocks(markdown: str, limit: int) -> list[str]:
             else:
                 units.append(piece)
             glue = False
-        glue = _introduces(block)
+        glue = block.introduces()
     return pack(units, limit, joiner="\n\n")
 
 

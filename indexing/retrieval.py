@@ -27,7 +27,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from core.settings import Settings
 from core.vectors import cosine
 from indexing.lexical import Bm25Index
-from indexing.store import bm25_folder, check_embed_model, get_collection, open_client, stored_routing
+from indexing.store import bm25_folder, check_embed_model, get_collection, open_client, stored_routing, update_metadata
 
 log = logging.getLogger("citebot.retrieval")
 CANDIDATES = 30
@@ -78,10 +78,7 @@ class Passage:
 
 def mark_index_changed(collection) -> None:
     """Record a new index version so every process rebuilds its BM25 index on next query."""
-    metadata = dict(collection.metadata or {})
-    metadata[_VERSION_KEY] = time.time_ns()
-    metadata.pop("hnsw:space", None)  # distance function is fixed at creation; Chroma refuses changes
-    collection.modify(metadata=metadata)
+    update_metadata(collection, {_VERSION_KEY: time.time_ns()})
 
 
 def index_state(collection) -> dict:

@@ -134,14 +134,17 @@ def chunk_texts(settings: Settings, chunk_ids: list[str]) -> dict[str, str]:
     return dict(zip(got["ids"], got["documents"]))
 
 
+def update_metadata(collection, changes: dict) -> None:
+    """Set (or, for None, remove) keys of the collection's metadata, keeping the others. The distance
+    function (`hnsw:*`) is fixed at creation and Chroma refuses it in a change, so it is left out."""
+    metadata = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
+    metadata.update(changes)
+    collection.modify(metadata={k: v for k, v in metadata.items() if v is not None})
+
+
 def save_routing(collection, routing: dict | None) -> None:
     """Keep the index's own thresholds with it (every process and a Chroma server see them)."""
-    metadata = {k: v for k, v in (collection.metadata or {}).items() if not k.startswith("hnsw:")}
-    if routing is None:
-        metadata.pop(ROUTING_KEY, None)
-    else:
-        metadata[ROUTING_KEY] = json.dumps(routing)
-    collection.modify(metadata=metadata)  # the distance function is fixed at creation; Chroma refuses changes
+    update_metadata(collection, {ROUTING_KEY: json.dumps(routing) if routing is not None else None})
 
 
 def stored_routing(metadata: dict | None) -> dict | None:
