@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from answering.questions import MAX_UNMENTIONED, question_parts, unmentioned
+from answering.questions import question_parts, topic_gap
 from core.settings import Settings
 from indexing.calibration import relevance
 from indexing.retrieval import Passage
@@ -92,8 +92,8 @@ def decide_route(question: str, passages: list[Passage], settings: Settings,
     if best < limits.answer:
         return RouteDecision("abstain", f"best retrieval score {best:.3f} < {limits.answer:.3f}{tag}", scores, limits)
     parts = question_parts(question)
-    missing = {part: unmentioned(part, passages) for part in parts or [question]}
-    uncovered = [part for part, words in missing.items() if len(words) >= MAX_UNMENTIONED]
+    missing = {part: topic_gap(part, passages) for part in parts or [question]}
+    uncovered = [part for part, words in missing.items() if words]
     if len(uncovered) == len(missing):  # a compound question: every part uncovered
         return RouteDecision("abstain", f"best retrieval score {best:.3f} >= {limits.answer:.3f}{tag}, but no source "
                                         f"mentions {', '.join(repr(w) for w in next(iter(missing.values())))}",

@@ -5,9 +5,10 @@ Definitions (README, "Evaluation"):
   after lower-casing and collapsing whitespace and punctuation;
 - *fragmentary*: the answer starts with a lower-case function word or conjunction ("and", "which",
   "the" …), or has a sentence ending in ":" that no list or code block follows;
-- *code kept*: for each code block of a cited passage that the answer quotes (any of its lines appears in
-  the answer, whitespace collapsed), the whole block appears in the answer verbatim, whitespace-normalised
-  line by line: a block flattened into one line, or quoted in part, is not kept.
+- *code kept*: for each code block of a cited passage that the answer quotes (one of its lines appears in
+  the answer, whitespace collapsed, outside the blocks the answer quotes whole), the whole block appears
+  in the answer verbatim, whitespace-normalised line by line: a block flattened into one line, or quoted
+  in part, is not kept.
 """
 
 from __future__ import annotations
@@ -60,20 +61,32 @@ def _code_lines(code: str) -> str:
 
 
 def code_pairs(result: AnswerResult) -> list[bool]:
-    """One verdict per quoted code block of a cited passage: is it in the answer whole and verbatim?"""
+    """One verdict per quoted code block of a cited passage: is it in the answer whole and verbatim?
+
+    A block is kept when the answer's code blocks hold it. One that is not is *quoted* (and so not kept)
+    when a line of it is left in the answer after the kept blocks are taken out: flattened into a
+    paragraph or quoted in part. A line such as `nav:` that a kept block of the same page also holds is
+    not a quote of this one."""
     if result.route != "rag":
         return []
     quoted = "\n".join(_code_lines(b.text) for b in parse_blocks(result.answer) if b.kind == "code")
-    flat = " ".join(result.answer.split())
     by_chunk = {p.chunk_id: p for p in result.passages}
+    blocks = [_code_lines(block.text) for citation in result.citations if citation.chunk_id in by_chunk
+              for block in parse_blocks(by_chunk[citation.chunk_id].body) if block.kind == "code"]
+    blocks = list(dict.fromkeys(b for b in blocks if b))
+    rest = result.answer
+    for code in blocks:
+        if code in quoted:
+            for line in code.splitlines():
+                rest = rest.replace(line.strip(), " ", 1)
+    flat = " ".join(rest.split())
     verdicts = []
-    for citation in result.citations:
-        passage = by_chunk.get(citation.chunk_id)
-        for block in parse_blocks(passage.body) if passage else []:
-            code = _code_lines(block.text) if block.kind == "code" else ""
-            lines = [" ".join(line.split()) for line in code.splitlines() if len(line.strip()) >= 4]
-            if lines and any(line in flat for line in lines):
-                verdicts.append(code in quoted)
+    for code in blocks:
+        lines = [" ".join(line.split()) for line in code.splitlines() if len(line.strip()) >= 4]
+        if code in quoted:
+            verdicts.append(True)
+        elif lines and any(line in flat for line in lines):
+            verdicts.append(False)
     return verdicts
 
 

@@ -144,3 +144,15 @@ def test_extracts_quote_the_passage_about_the_question_not_only_one_that_echoes_
     assert {e.passage_index for e in echo_first} == {1}
     echo_support = {e.score for e in relevant_first + echo_first if e.passage_index == 1}
     assert len(echo_support) == 1 and echo_support.pop() <= 1.0, "support is the sentence's own match"
+
+
+def test_only_rare_words_the_passages_do_not_say_even_in_other_words_make_a_question_uncovered():
+    from answering.questions import topic_gap
+    from indexing.retrieval import Passage
+
+    docs = [Passage("c", "d", "Parking", "Parking", "parking.md", None,
+                    "Parking\nBicycles go in the basement garage. Build the site with the build command.", 1, 1, 1)]
+    assert topic_gap("what happens after the whole thing", docs) == [], "how anyone asks, not what they ask about"
+    assert topic_gap("where do bikes go?", docs) == [], "the passage says it in other words"
+    assert "nginx" in topic_gap("can I serve it from my nginx box?", docs)
+    assert topic_gap("did the nightly deploy succeed?", docs) == ["deploy", "nightly", "succeed"]

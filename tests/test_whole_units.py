@@ -118,3 +118,22 @@ def test_answer_metrics_follow_their_definitions():
     assert fragmentary("The syntax is as follows: [1]")
     assert not fragmentary("The syntax is as follows: [1]\n\n```\nx = 1\n```")
     assert not fragmentary("The tool is fast. [1]")
+
+
+def _quoting(answer: str, body: str):
+    """An answer citing one passage whose text is `body`."""
+    from answering.result import AnswerResult, Citation
+    from indexing.retrieval import Passage
+
+    passage = Passage("c1", "d1", "Config", "Config > Nav", "config.md", None, f"Config > Nav\n{body}", 1.0, 0.5, 1.0)
+    return AnswerResult("q", answer, "rag", "", "extractive", passages=[passage],
+                        citations=[Citation(1, "Config", "config.md", None, "c1", 1.0)])
+
+
+def test_code_kept_judges_only_blocks_the_answer_quotes():
+    body = "Short form:\n\n```yaml\nnav:\n    - index.md\n```\n\nLong form:\n\n```yaml\nnav:\n    - Home: index.md\n```"
+    whole = "Long form: [1]\n\n```yaml\nnav:\n    - Home: index.md\n```"
+    assert code_pairs(_quoting(whole, body)) == [True], "a line the kept block shares is no quote of the other"
+    flattened = "Long form: - Home: index.md [1]"
+    assert code_pairs(_quoting(flattened, body)) == [False]
+    assert code_pairs(_quoting("Nothing of the code here. [1]", body)) == []
