@@ -43,6 +43,7 @@ PASSAGE_WEIGHT = 0.8
 HOWTO_BONUS = 0.1
 _HOWTO = re.compile(r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\b(command|steps?)\b", re.IGNORECASE)
 _STARTS_LOWER = re.compile(r"^[a-z]")
+LABEL_MARK = "**"  # a unit's section label is a paragraph of its own in bold
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Unit:
     markdown: str  # what is quoted
     match_text: str  # what is compared with the question: the section heading and the unit's words
     sentences: list[str] = field(default_factory=list)  # a paragraph's sentences, compared one by one
+    section: str = ""  # the heading the unit sits under
 
 
 @dataclass
@@ -77,6 +79,7 @@ def _paragraph_runs(text: str) -> list[str]:
 def passage_units(passage: Passage, index: int) -> list[Unit]:
     """The quotable units of one passage, in order."""
     section = " > ".join(passage.heading.split(" > ")[-2:])  # the section and its parent name the topic
+    own = passage.heading.split(" > ")[-1].strip()
     groups: list[list[Block]] = []
     for block in parse_blocks(passage.body):
         if block.kind == "heading":
@@ -103,7 +106,7 @@ def passage_units(passage: Passage, index: int) -> list[Unit]:
             if kind == "paragraph" and markdown.rstrip().endswith(":"):
                 continue  # announces a list or code this passage does not hold: never quoted on its own
             if not instruction_like(match):
-                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences))
+                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences, own))
     return units
 
 
@@ -164,5 +167,21 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
         if i not in chosen and size + len(units[i].markdown) <= MAX_CHARS:
             chosen[i] = match
     order = sorted(chosen, key=lambda i: (units[i].passage_index, units[i].position))
-    return Extraction([Extract(units[i].markdown, units[i].passage_index, round(chosen[i], 4), units[i].kind)
-                       for i in order], uncovered)
+    extracts, shown = [], None
+    for i in order:
+        extracts.append(Extract(_labelled(units[i], shown), units[i].passage_index, round(chosen[i], 4), units[i].kind))
+        shown = units[i].section
+    return Extraction(extracts, uncovered)
+
+
+def _labelled(unit: Unit, previous_section: str | None) -> str:
+    """The unit under a bold label naming its section when the words do not say it: in reference pages
+    the heading is often the answer ("site_url", then "Set the canonical URL of the site.")."""
+    section = unit.section.rstrip(":").strip()
+    if not section or section == previous_section or _plain(section) in _plain(unit.markdown):
+        return unit.markdown
+    return f"{LABEL_MARK}{section}{LABEL_MARK}\n\n{unit.markdown}"
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())

@@ -28,7 +28,7 @@ from llama_index.core.schema import QueryBundle
 from pydantic import Field, PrivateAttr
 
 from answering.escalation import escalation_reply
-from answering.extractive import extract_answer
+from answering.extractive import LABEL_MARK, extract_answer
 from answering.injection import instruction_like, without_instructions
 from answering.llm import GenerationError, Generator, make_generator
 from answering.result import AnswerResult, Citation, Sentence
@@ -260,7 +260,11 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
 
 def cite_unit(markdown: str, numbers: list[int]) -> str:
     """A quoted unit with its `[n]`: after its last line, or, when it ends with a code block, after the
-    paragraph that introduces the block (on a line of its own when nothing does)."""
+    paragraph that introduces the block (on a line of its own when nothing does). A section label the
+    composer put first (`**site_url**`) stays above, unmarked."""
+    label, sep, rest = markdown.partition("\n\n")
+    if sep and label.startswith(LABEL_MARK) and label.endswith(LABEL_MARK) and "\n" not in label:
+        return f"{label}\n\n{cite_unit(rest, numbers)}"
     marks = "".join(f" [{n}]" for n in numbers)
     lines = markdown.split("\n")
     if not lines[-1].startswith(("```", "~~~")):
