@@ -10,9 +10,10 @@ where 6 is "people" and 3 "nightly"): TOPIC_PIVOT minus its Zipf frequency, noth
 that common. And a word the passages say in other words ("bikes" where they say "bicycles", "stylesheet"
 where they say "CSS": MiniLM similarity SYNONYM or more to a word of theirs) is mentioned. A question (or
 a part of one) whose remaining words weigh MIN_SURPRISE or more is about something the docs are near but
-do not cover. The two weights were chosen leaving one labelled corpus out at a time (README, "Routing"):
-the handbook and Debian FAQ held out each got (6.0, 2.0) from the other two sets; with MkDocs held out
-the other two prefer a weaker rule, which misses its team-specific questions.
+do not cover. The two weights were chosen leaving one labelled corpus out at a time (README, "Numbers";
+`benchmarks/loco_routing.py`): the handbook and Debian FAQ held out each got (6.0, 2.0) from the other
+two sets; with MkDocs held out the other two prefer a weaker rule, which misses its team-specific
+questions.
 """
 
 from __future__ import annotations
@@ -56,23 +57,29 @@ def unmentioned(question: str, passages: list[Passage]) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def surprise(word: str) -> float:
-    """How much a word names a topic: TOPIC_PIVOT minus its general-English Zipf frequency, at least 0.
-    The small word list (~30k words, a few MB) is enough: a word missing from it is rare, weight 6."""
-    from wordfreq import zipf_frequency  # ~0.15 s and ~15 MB on first use: only questions that need it
+def zipf(word: str) -> float:
+    """The word's general-English Zipf frequency; the small list (~30k words, a few MB) is enough: a word
+    missing from it is rare (0)."""
+    from wordfreq import zipf_frequency  # ~0.15 s and ~20 MB on first use: only questions that need it
 
-    return max(0.0, TOPIC_PIVOT - zipf_frequency(word, "en", wordlist="small"))
+    return zipf_frequency(word, "en", wordlist="small")
 
 
-def topic_gap(question: str, passages: list[Passage]) -> list[str]:
+def surprise(words: list[str], pivot: float = TOPIC_PIVOT) -> float:
+    """How much these words name a topic: each weighs `pivot` minus its Zipf frequency, at least 0."""
+    return sum(max(0.0, pivot - zipf(w)) for w in words)
+
+
+def topic_gap(question: str, passages: list[Passage], pivot: float = TOPIC_PIVOT,
+              min_surprise: float = MIN_SURPRISE) -> list[str]:
     """The words naming what the question asks about that the passages do not cover, or [] when they
     cover it. The synonym check (an encoder pass over the passages' words, ~50-100 ms) runs only for a
     question whose unmentioned words would weigh enough without it."""
     words = unmentioned(question, passages)
-    if sum(surprise(w) for w in words) < MIN_SURPRISE:
+    if surprise(words, pivot) < min_surprise:
         return []
     vocabulary = sorted({w for p in passages for w in content_words(p.text) if len(w) > 2 and not w.isdigit()})
     vectors = embed_texts(words + vocabulary[:MAX_VOCABULARY])
     nearest = similarities(vectors[:len(words)], vectors[len(words):]).max(axis=1)
     words = [w for w, near in zip(words, nearest) if near < SYNONYM]
-    return words if sum(surprise(w) for w in words) >= MIN_SURPRISE else []
+    return words if surprise(words, pivot) >= min_surprise else []
