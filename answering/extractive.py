@@ -115,8 +115,8 @@ def _semantic(queries: list[str], units: list[Unit]):
     as its section name and text (which no sentence split fits). Every text is one encoder pass, so short
     texts keep an answer at the cost of the sentences it quotes from."""
     texts = [u.sentences or [u.match_text] if u.kind == "paragraph" else [u.match_text] for u in units]
-    vectors = embed_texts(queries + [t[:MATCH_CHARS] for group in texts for t in group])
-    flat = similarities(vectors[: len(queries)], vectors[len(queries):])
+    flat = similarities(embed_texts(queries), embed_texts([t[:MATCH_CHARS] for group in texts for t in group],
+                                                         cache=True))
     sims = np.empty((len(queries), len(units)))
     offset = 0
     for i, group in enumerate(texts):

@@ -73,13 +73,14 @@ def surprise(words: list[str], pivot: float = TOPIC_PIVOT) -> float:
 def topic_gap(question: str, passages: list[Passage], pivot: float = TOPIC_PIVOT,
               min_surprise: float = MIN_SURPRISE) -> list[str]:
     """The words naming what the question asks about that the passages do not cover, or [] when they
-    cover it. The synonym check (an encoder pass over the passages' words, ~50-100 ms) runs only for a
+    cover it. The synonym check (an encoder pass over the passages' words, ~50-100 ms the first time they
+    are met, then cached) runs only for a
     question whose unmentioned words would weigh enough without it."""
     words = unmentioned(question, passages)
     if surprise(words, pivot) < min_surprise:
         return []
     vocabulary = sorted({w for p in passages for w in content_words(p.text) if len(w) > 2 and not w.isdigit()})
-    vectors = embed_texts(words + vocabulary[:MAX_VOCABULARY])
-    nearest = similarities(vectors[:len(words)], vectors[len(words):]).max(axis=1)
+    nearest = similarities(embed_texts(words, cache=True),
+                           embed_texts(vocabulary[:MAX_VOCABULARY], cache=True)).max(axis=1)
     words = [w for w, near in zip(words, nearest) if near < SYNONYM]
     return words if surprise(words, pivot) >= min_surprise else []

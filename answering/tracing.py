@@ -46,8 +46,7 @@ def support_matrix(sentences: list[str], passages: list[Passage]) -> list[list[f
     """support[i][j]: how well passage j supports sentence i, in [0, 1]."""
     passage_sentences = [split_sentences(p.body) or [p.body] for p in passages]
     flat = [s for group in passage_sentences for s in group]
-    vectors = embed_texts(sentences + flat)
-    sims = similarities(vectors[: len(sentences)], vectors[len(sentences):])
+    sims = similarities(embed_texts(sentences), embed_texts(flat, cache=True))
     matrix: list[list[float]] = []
     for i, sentence in enumerate(sentences):
         row, offset = [], 0

@@ -19,7 +19,9 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import threading
 import zipfile
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -154,6 +156,30 @@ def get_embedder(settings: Settings | None = None) -> OnnxEmbedding:
     return OnnxEmbedding(_encoder(settings.embed_model, settings.model_cache_dir), settings.embed_model)
 
 
-def embed_texts(texts: list[str]) -> np.ndarray:
-    """Unit-length sentence embeddings (always MiniLM), so a dot product is the cosine similarity."""
-    return _encoder(SENTENCE_MODEL, get_settings().model_cache_dir).encode(texts)
+CACHED_TEXTS = 8192  # ~12 MB of MiniLM vectors: the passages' sentences and words a bot meets again and again
+_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def embed_texts(texts: list[str], cache: bool = False) -> np.ndarray:
+    """Unit-length sentence embeddings (always MiniLM), so a dot product is the cosine similarity.
+
+    With `cache`, vectors of texts embedded before come from a bounded process-wide LRU and only the
+    rest are encoded: the same docs answer many questions, so their sentences (every answer compares
+    them with the question) are encoded once, not on every answer. Questions themselves are not cached."""
+    encoder = _encoder(SENTENCE_MODEL, get_settings().model_cache_dir)
+    if not cache:
+        return encoder.encode(texts)
+    with _cache_lock:
+        known = {t: _cache[t] for t in texts if t in _cache}
+        for text in known:
+            _cache.move_to_end(text)
+    missing = list(dict.fromkeys(t for t in texts if t not in known))
+    if missing:
+        known.update(zip(missing, encoder.encode(missing)))
+        with _cache_lock:
+            for text in missing:
+                _cache[text] = known[text]
+            while len(_cache) > CACHED_TEXTS:
+                _cache.popitem(last=False)
+    return np.stack([known[t] for t in texts]) if texts else encoder.encode(texts)

@@ -105,3 +105,19 @@ def test_a_model_that_is_not_mean_pooled_is_refused_with_a_clear_error(tmp_path)
     with pytest.raises(CitebotError, match="mean-pooled"):
         export(source, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_cached_sentence_vectors_equal_fresh_ones_and_the_cache_stays_bounded(monkeypatch):
+    import numpy as np
+
+    from indexing.embedder import embed_texts
+
+    monkeypatch.setattr(embedder, "CACHED_TEXTS", 3)
+    monkeypatch.setattr(embedder, "_cache", type(embedder._cache)())
+    texts = ["Bicycles go in the basement garage.", "The VPN has two gateways.", "Bicycles go in the basement garage."]
+    fresh = embed_texts(texts)
+    assert np.allclose(embed_texts(texts, cache=True), fresh, atol=1e-5)
+    assert np.allclose(embed_texts(texts, cache=True), fresh, atol=1e-5), "served from the cache"
+    embed_texts(["one", "two", "three", "four"], cache=True)
+    assert len(embedder._cache) == 3 and "Bicycles go in the basement garage." not in embedder._cache
+    assert embed_texts([], cache=True).shape[0] == 0
