@@ -122,7 +122,8 @@ def answers(
     set_file: Path = SET_OPTION, docs: Path = DOCS_OPTION, beir: Path = BEIR_OPTION, as_json: bool = JSON_OPTION,
 ) -> None:
     """Answer every question of a labelled set and report citation precision and recall, answer rate,
-    abstain/escalate rate on unanswerable questions, routing accuracy and latency per stage.
+    right source cited beside the retrieval ceiling, abstain/escalate rate on unanswerable questions,
+    routing accuracy, key facts present, fragmentary answers, code kept and latency per stage.
 
     Runs in a temporary home: your index and audit log are not touched.
     """
@@ -136,14 +137,18 @@ def answers(
             result = evaluate_answers(items, settings, progress)
     for key in ("embed_model", "top_k", "questions", "answerable", "unanswerable", "citation_precision",
                 "citation_recall", "answer_rate",
-                "answered_with_right_source", "unanswerable_not_answered", "unanswerable_abstained",
-                "unanswerable_escalated", "routing_accuracy", "escalation_generate_ms_p50",
-                "escalation_first_token_ms_p50"):
+                "answered_with_right_source", "retrieval_ceiling", "unanswerable_not_answered",
+                "unanswerable_abstained", "unanswerable_escalated", "routing_accuracy", "key_facts_present",
+                "key_facts_labelled", "fragmentary", "code_kept", "code_cases", "thresholds",
+                "escalation_generate_ms_p50", "escalation_first_token_ms_p50"):
         console.print(f"{key.replace('_', ' '):<28} {result[key]}", highlight=False)
     for stage, values in result["latency_ms"].items():
         console.print(f"{stage + ' ms':<28} p50 {values['p50']}  p95 {values['p95']}", highlight=False)
     for miss in result["misrouted"]:
         console.print(f"  misrouted ({miss['route']}): {miss['question']}", highlight=False)
+    for label, key in (("key facts missing", "facts_missing"), ("fragmentary", "fragments")):
+        for question in result[key]:
+            console.print(f"  {label}: {question}", highlight=False)
 
 
 @app.command("calibrate")

@@ -42,11 +42,11 @@ def _pieces(block: Block, limit: int) -> list[str]:
         lines = block.text.splitlines()
         groups = pack(lines, limit - len(block.language) - 8, joiner="\n")
         return [Block("code", group, language=block.language).markdown() for group in groups]
-    if block.kind == "table":
+    if block.kind == "table":  # every piece repeats the header rows, and fits with them
         header = block.rows[:1]
-        rows = pack([Block("table", rows=header + [row]).markdown().split("\n", 2)[2] for row in block.rows[1:]],
-                     limit, joiner="\n")
         head = "\n".join(Block("table", rows=header + [[]]).markdown().splitlines()[:2])
+        rows = pack([Block("table", rows=header + [row]).markdown().split("\n", 2)[2] for row in block.rows[1:]],
+                     limit - len(head) - 1, joiner="\n")
         return [f"{head}\n{group}" for group in rows]
     return pack(split_sentences(whole) or [whole], limit, joiner=" ")
 

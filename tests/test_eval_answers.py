@@ -40,6 +40,15 @@ def test_eval_answers_reports_quality_and_leaves_the_users_data_alone(cli_env, s
     assert not home.exists(), "evaluation runs in a scratch home"
 
 
+def test_eval_answers_prints_the_answer_quality_metrics_for_people(cli_env, small_set, corpus):
+    proc = run({**cli_env, "CITEBOT_TOP_K": "3"}, "eval", "answers", "--set", str(small_set), "--docs", str(corpus))
+    assert proc.returncode == 0, proc.stderr
+    lines = {line.split("  ")[0].strip(): line for line in proc.stdout.splitlines()}
+    assert lines["answered with right source"].split()[-1] == "1.0"
+    assert lines["retrieval ceiling"].split()[-1] == "1.0"
+    assert {"key facts present", "fragmentary", "code kept", "thresholds"} <= set(lines)
+
+
 def test_calibrate_prints_thresholds_that_separate_the_set(cli_env, small_set, corpus):
     proc = run(cli_env, "eval", "calibrate", "--set", str(small_set), "--docs", str(corpus), "--json")
     assert proc.returncode == 0, proc.stderr

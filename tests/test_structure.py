@@ -156,3 +156,27 @@ def test_an_index_chunked_by_an_older_citebot_is_refused_not_mixed(settings, cor
         index_paths([corpus], settings)
     with pytest.raises(UnreadableFile):
         load_file(corpus / "missing.md", "x")
+
+
+def test_a_code_only_page_is_indexed_as_its_code(settings, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    script = "#!/bin/sh\nset -e\nrsync -a build/ deploy@docs:/srv/site/\n"
+    (docs / "deploy.html").write_text(f"<html><head><title>deploy.sh</title></head><body><pre>{script}</pre></body></html>")
+    summary = index_paths([docs], settings)
+    assert summary.chunks_total == 1 and not summary.skipped
+    (text,) = open_collection(settings).get(include=["documents"])["documents"]
+    (block,) = [b for b in parse_blocks(text.split("\n", 1)[1]) if b.kind == "code"]
+    assert block.text.splitlines() == script.strip().splitlines(), "the code is kept line by line"
+
+
+def test_a_huge_table_is_split_at_rows_and_every_piece_keeps_the_header():
+    rows = "".join(f"| host-{n:04d} | 10.0.{n // 250}.{n % 250} | rack {n % 40} |\n" for n in range(2000))
+    pieces = split_blocks(f"| Host | Address | Rack |\n|---|---|---|\n{rows}", 1500)
+    assert len(pieces) > 20 and all(len(p) <= 1500 for p in pieces)
+    seen = []
+    for piece in pieces:
+        (table,) = parse_blocks(piece)
+        assert table.kind == "table" and table.rows[0] == ["Host", "Address", "Rack"]
+        seen += [row[0] for row in table.rows[1:]]
+    assert seen == [f"host-{n:04d}" for n in range(2000)], "every row once, in order, none cut"
