@@ -9,7 +9,7 @@ full answer. Builders are pure functions so they can be tested without Slack.
 from __future__ import annotations
 
 from answering.result import AnswerResult
-from bot.formatting import SECTION_LIMIT, escape, fallback_text, mrkdwn_pieces
+from bot.formatting import SECTION_LIMIT, escape, fallback_text, inline, mrkdwn_pieces
 
 MAX_BLOCKS = 50
 MESSAGE_LIMIT = 40000
@@ -45,7 +45,7 @@ def _source_lines(result: AnswerResult, quotes: bool) -> list[str]:
         line = f"[{c.n}] {link}"
         if quotes and c.chunk_id in passages:
             quote = " ".join(passages[c.chunk_id].body.split())[:280]
-            line += f"\n> {escape(quote)}"
+            line += f"\n> {inline(quote)}"  # Markdown of the page: a link keeps only its text
         lines.append(line)
     return lines
 
@@ -104,8 +104,14 @@ def _fit(blocks: list[dict], tail: list[dict], audit_id: str) -> list[dict]:
     return kept + tail
 
 
+def mrkdwn_message(text: str) -> dict:
+    """A message of our own mrkdwn (not escaped again), in as many sections as it needs."""
+    return {"text": text[:3000], "blocks": [_section(piece) for piece in _split(text)][:MAX_BLOCKS]}
+
+
 def notice(text: str) -> dict:
-    return {"text": text, "blocks": [_section(escape(text))]}
+    """Plain text (an error, a status) shown as typed: escaped in the blocks and the notification text."""
+    return mrkdwn_message(escape(text))
 
 
 def help_message(admin: bool) -> dict:
@@ -120,8 +126,7 @@ def help_message(admin: bool) -> dict:
         lines += ["• `/reindex [SOURCE]`: update the index (admins).",
                   "• `/citebot tune run`: re-tune the escalation model on resolved threads (admins).",
                   "• `/citebot audit [N|ID]`: recent answers or one answer with its sources (admins)."]
-    text = "\n".join(lines)
-    return {"text": text, "blocks": [_section(text)]}  # our own mrkdwn: not escaped
+    return mrkdwn_message("\n".join(lines))
 
 
 def quotes_message(cited: list[tuple[int, str, str | None, str]]) -> dict:
@@ -130,6 +135,6 @@ def quotes_message(cited: list[tuple[int, str, str | None, str]]) -> dict:
     for n, title, url, text in cited:
         label = f"<{url}|{escape(title)}>" if url else escape(title)
         quote = " ".join(text.split())[:600]
-        lines.append(f"[{n}] {label}\n> {escape(quote)}")
+        lines.append(f"[{n}] {label}\n> {inline(quote)}")  # Markdown of the page: a link keeps only its text
     body = "\n".join(lines) or "This answer cites no passage."
     return {"text": body[:3000], "blocks": [_section(piece) for piece in _split(body)][:MAX_BLOCKS]}

@@ -8,7 +8,7 @@ ephemerally to the person who asked (chat.postEphemeral), except the progress of
 from __future__ import annotations
 
 from audit.log import get_answer, recent_answers
-from bot.blocks import answer_message, escape, help_message, notice
+from bot.blocks import answer_message, escape, help_message, mrkdwn_message, notice
 from bot.services import Services
 from core.errors import CitebotError, NotFoundError
 
@@ -123,13 +123,13 @@ def _citebot_reply(services: Services, user: str, sub: str, arg: str, channel: s
             text = audit_text(services, arg)
         except NotFoundError as exc:
             return notice(str(exc))
-        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+        return mrkdwn_message(text)
     if sub == "tune":
         text = tune_status_text(services)
         if arg.strip() == "run" and not services.is_admin(user):
             return notice("Only citebot admins can start a tuning run (CITEBOT_SLACK_ADMINS).")
-        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}]}
+        return mrkdwn_message(text)
     if sub == "config":
         text = f"*citebot settings for this channel*\n{services.channels.for_channel(channel).describe()}"
-        return {"text": text, "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]}
+        return mrkdwn_message(text)
     return help_message(services.is_admin(user))
