@@ -16,6 +16,7 @@ from bot.blocks import PROGRESS_TEXT, answer_message, help_message, notice
 from bot.conversation import needs_context, question_text, thread_context
 from bot.services import Services
 from core.errors import CitebotError
+from core.slack_web import paged
 
 log = logging.getLogger("citebot.slack")
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "channel_join", "channel_leave", "thread_broadcast",
@@ -30,6 +31,16 @@ def _answered_here(services: Services, channel: str, thread_ts: str) -> bool:
         return answered_in_thread(services.answerer.engine, channel, thread_ts)
     except UNAVAILABLE:  # audit database down: this replica's own memory is all we have
         return False
+
+
+def _thread_until(client, channel: str, thread_ts: str, ts: str) -> list[dict]:
+    """The thread's messages up to `ts`, every page of them (oldest first), however long the thread."""
+    messages = []
+    for message in paged(client.conversations_replies, "messages", channel=channel, ts=thread_ts, limit=200):
+        messages.append(message)
+        if float(message.get("ts", 0)) >= float(ts):
+            break
+    return messages
 
 
 def answer_in_thread(services: Services, client, *, channel: str, user: str, text: str, ts: str,
@@ -47,8 +58,7 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
                                                                           text=PROGRESS_TEXT)
     context, unhappy = None, False
     if thread_ts and thread_ts != ts:
-        replies = client.conversations_replies(channel=channel, ts=thread_ts, limit=50).get("messages", [])
-        earlier, unhappy = thread_context(replies, ts, bot_user_id)
+        earlier, unhappy = thread_context(_thread_until(client, channel, thread_ts, ts), ts, bot_user_id)
         context = earlier if needs_context(question) else None
     contact = config.escalate_to or services.settings.escalation_contact
     try:

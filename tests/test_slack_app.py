@@ -157,6 +157,24 @@ def test_thread_follow_up_uses_the_earlier_question_and_bots_are_ignored(bot):
     assert len(slack.replies_to("C0GENERAL", root)) == 2
 
 
+def test_a_follow_up_in_a_long_thread_reads_past_the_first_page(bot):
+    slack, url, _, _ = bot
+    channel = slack.channels["C0GENERAL"]
+    _, root = mention(slack, url, "Where do bikes go?")
+    final_reply(slack, "C0GENERAL", root)
+    channel.messages.append({"type": "message", "ts": root, "user": USER, "text": "<@U0CITEBOT> Where do bikes go?"})
+    for n in range(150):  # a long thread: bot chatter, then the question the follow-up leans on
+        text = "Where is the colour printer?" if n == 140 else f"status update {n}"
+        channel.messages.append({"type": "message", "ts": slack._new_ts(), "thread_ts": root, "text": text,
+                                 **({"user": USER} if n == 140 else {"bot_id": "B0OTHER", "user": "U0OTHER"})})
+    follow = slack._new_ts()
+    channel.messages.append({"type": "message", "ts": follow, "user": USER, "text": "what is it called?", "thread_ts": root})
+    slack.send_event(url, {"type": "message", "channel_type": "channel", "user": USER, "text": "what is it called?",
+                           "ts": follow, "thread_ts": root, "channel": "C0GENERAL"})
+    answer = wait_for(lambda: [m for m in slack.replies_to("C0GENERAL", root) if m.get("edits")][1:])[0]
+    assert "Gutenberg" in answer["blocks"][0]["text"]["text"], "the question at reply 141 is the context, not the root"
+
+
 def test_direct_message_is_answered(bot):
     slack, url, _, _ = bot
     slack.add_channel("D0ALICE", "alice-dm")
