@@ -236,7 +236,7 @@ class Answerer(CustomQueryEngine):
 
 def _citations(passages: list[Passage]) -> list[Citation]:
     return [Citation(n=i, title=p.title, source=p.source, url=p.url, chunk_id=p.chunk_id, score=p.score,
-                     heading=p.heading) for i, p in enumerate(passages, 1)]
+                     heading=p.heading, updated_at=p.updated_at) for i, p in enumerate(passages, 1)]
 
 
 def _number_citations(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage]) -> None:
@@ -247,7 +247,8 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
             numbers.setdefault(index, len(numbers) + 1)
     result.citations = [
         Citation(n=n, title=passages[i - 1].title, source=passages[i - 1].source, url=passages[i - 1].url,
-                 chunk_id=passages[i - 1].chunk_id, score=passages[i - 1].score, heading=passages[i - 1].heading)
+                 chunk_id=passages[i - 1].chunk_id, score=passages[i - 1].score, heading=passages[i - 1].heading,
+                 updated_at=passages[i - 1].updated_at)
         for i, n in numbers.items()
     ]
     result.sentences = [Sentence(s.text, [numbers[i] for i in s.citations], s.support, s.kind) for s in traced]

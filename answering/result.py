@@ -16,6 +16,7 @@ class Citation:
     chunk_id: str
     score: float
     heading: str = ""
+    updated_at: str | None = None  # ISO 8601: when the cited document last changed
 
 
 @dataclass

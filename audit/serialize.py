@@ -38,7 +38,8 @@ def answer_json(result: AnswerResult) -> dict:
         "route": result.route,
         "route_reason": result.route_reason,
         "citations": [{"n": c.n, "title": c.title, "source": c.source, "url": c.url,
-                       "chunk_id": c.chunk_id, "score": c.score, "heading": c.heading} for c in result.citations],
+                       "chunk_id": c.chunk_id, "score": c.score, "heading": c.heading, "updated_at": c.updated_at}
+                      for c in result.citations],
         "sentences": [_sentence(s.text, s.citations, s.support, s.kind) for s in result.sentences],
         "uncovered": result.uncovered,
         "thresholds": result.thresholds,

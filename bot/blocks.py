@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from answering.result import AnswerResult
 from bot.formatting import SECTION_LIMIT, escape, fallback_text, inline, mrkdwn_pieces
+from core.dates import updated_ago
 
 MAX_BLOCKS = 50
 MESSAGE_LIMIT = 40000
@@ -43,6 +44,8 @@ def _source_lines(result: AnswerResult, quotes: bool) -> list[str]:
         label = escape(c.heading or c.title or c.source)
         link = f"<{c.url}|{label}>" if c.url else f"{label} ({escape(c.source)})"
         line = f"[{c.n}] {link}"
+        if fresh := updated_ago(c.updated_at):
+            line += f" · _{fresh}_"
         if quotes and c.chunk_id in passages:
             quote = " ".join(passages[c.chunk_id].body.split())[:280]
             line += f"\n> {inline(quote)}"  # Markdown of the page: a link keeps only its text

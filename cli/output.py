@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from answering.result import AnswerResult
+from core.dates import updated_ago
 
 console = Console()
 err_console = Console(stderr=True)
@@ -26,7 +27,8 @@ def print_answer(result: AnswerResult) -> None:
         console.print("[bold]Sources[/bold]")
         for c in result.citations:
             where = c.url or c.source
-            console.print(f"  [{c.n}] {escape(c.heading or c.title)} — {escape(where)}")
+            fresh = updated_ago(c.updated_at)
+            console.print(f"  [{c.n}] {escape(c.heading or c.title)} — {escape(where)}" + (f" · {fresh}" if fresh else ""))
     latency = ", ".join(f"{k} {v:.0f} ms" for k, v in result.latency_ms.items())
     console.print(f"[{colour}]route: {result.route}[/{colour}] ({escape(result.route_reason)})", highlight=False)
     console.print(f"audit id: [bold]{result.audit_id}[/bold] · {latency}", highlight=False)

@@ -16,3 +16,23 @@ def parse_when(value: str | None) -> datetime | None:
         return None
     when = datetime.fromisoformat(value.strip())
     return when.astimezone(timezone.utc) if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def updated_ago(value: str | None, now: datetime | None = None) -> str | None:
+    """"updated 3 days ago" for an ISO 8601 instant (how fresh a cited source is), or None when the
+    value is missing, unreadable or the epoch (a source that knows no date)."""
+    try:
+        when = parse_when(value)
+    except ValueError:
+        return None
+    if when is None or when.year <= 1970:
+        return None
+    days = ((now or datetime.now(timezone.utc)) - when).days
+    if days <= 0:
+        return "updated today"
+    if days == 1:
+        return "updated yesterday"
+    for size, unit in ((365, "year"), (30, "month"), (7, "week")):
+        if days >= 2 * size:
+            return f"updated {days // size} {unit}s ago"
+    return f"updated {days} days ago"

@@ -34,7 +34,7 @@ CANDIDATES = 30
 _VERSION_KEY = "citebot_version"
 VERSION_RECHECK_SECONDS = 2.0  # an edit made by another process is searchable (BM25 too) within this
 _PASSAGE_FIELDS = ("doc_id", "title", "heading", "source", "url", "dense_score", "bm25_score", "rank", "access",
-                   "channel_id", "source_id")
+                   "channel_id", "source_id", "updated_at")
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Passage:
     access: str = "public"
     channel_id: str | None = None
     source_id: str = ""
+    updated_at: str | None = None  # when the document last changed (file mtime, last thread reply, Last-Modified)
 
     @property
     def body(self) -> str:
@@ -73,7 +74,8 @@ class Passage:
                    heading=m.get("heading", ""), source=m.get("source", ""), url=m.get("url"),
                    text=hit.node.get_content(), score=round(hit.score or 0.0, 6),
                    dense_score=m.get("dense_score", 0.0), bm25_score=m.get("bm25_score", 0.0), rank=rank,
-                   access=m.get("access", "public"), channel_id=m.get("channel_id"), source_id=m.get("source_id", ""))
+                   access=m.get("access", "public"), channel_id=m.get("channel_id"), source_id=m.get("source_id", ""),
+                   updated_at=m.get("updated_at"))
 
 
 def mark_index_changed(collection) -> None:
@@ -209,4 +211,5 @@ class HybridRetriever(BaseRetriever):
                        heading=meta.get("heading", ""), source=meta.get("path", ""), url=meta.get("url"),
                        text=c["text"], score=round(c["fused"], 6), dense_score=round(c["dense"] or 0.0, 4),
                        bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"),
-                       channel_id=meta.get("channel_id"), source_id=meta.get("source_id", ""))
+                       channel_id=meta.get("channel_id"), source_id=meta.get("source_id", ""),
+                       updated_at=meta.get("updated_at") or None)

@@ -46,6 +46,19 @@ def test_every_payload_passes_slack_sdk_block_models(name):
     assert text <= MESSAGE_LIMIT and len(payload["text"]) <= 3000
 
 
+def test_each_source_says_how_fresh_it_is():
+    from datetime import datetime, timedelta, timezone
+
+    result = _big_answer()
+    result.answer = "Deploy windows are Monday to Thursday. [1] [2]"
+    result.citations[0].updated_at = (datetime.now(timezone.utc) - timedelta(days=3, hours=1)).isoformat()
+    result.citations[1].updated_at = "1970-01-01T00:00:00+00:00"  # a source that knows no date
+    blocks = answer_message(result)["blocks"]
+    sources = next(b["text"]["text"] for b in blocks if "*Sources*" in b.get("text", {}).get("text", ""))
+    first, second = [line for line in sources.splitlines() if line.startswith("[")]
+    assert first.endswith("· _updated 3 days ago_") and "updated" not in second
+
+
 def test_nothing_hostile_in_a_payload_is_live():
     for payload in (answer_message(_big_answer(), quotes=True), quotes_message([(1, "Doc", None, HOSTILE)])):
         for text in [payload["text"]] + [b["text"]["text"] for b in payload["blocks"] if "text" in b]:

@@ -53,3 +53,17 @@ def test_settings_come_in_groups_that_hold_only_their_own_fields(monkeypatch, tm
     assert s.retrieval.top_k == 5 and s.slack.slack_bot_token == "xoxb-group"
     assert s.storage.resolved_database_url == s.resolved_database_url and not hasattr(s.storage, "top_k")
     assert s.model_copy(update={"top_k": 3}).retrieval.top_k == 3, "a view follows the settings it came from"
+
+
+def test_freshness_reads_like_a_person_would_say_it():
+    from datetime import datetime, timezone
+
+    from core.dates import updated_ago
+
+    now = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
+    said = {value: updated_ago(value, now) for value in ("2026-12-02T08:00:00+00:00", "2026-12-01T11:00:00Z",
+                                                         "2026-11-29", "2026-11-10", "2026-08-01", "2023-05-01")}
+    assert list(said.values()) == ["updated today", "updated yesterday", "updated 3 days ago", "updated 3 weeks ago",
+                                   "updated 4 months ago", "updated 3 years ago"]
+    assert updated_ago(None) is None and updated_ago("not a date") is None
+    assert updated_ago("1970-01-01T00:00:00+00:00") is None, "the epoch is a source that knows no date"

@@ -1,6 +1,7 @@
 """Every source type against real services: the Slack emulator, a local web server, real files."""
 
 import json
+import os
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -150,7 +151,8 @@ def web_server(tmp_path):
 
 
 def test_web_pages_are_indexed_and_failures_skipped_with_reasons(settings, web_server):
-    base, _ = web_server
+    base, site = web_server
+    os.utime(site / "status.html", (1767225600, 1767225600))  # served as Last-Modified: 2026-01-01
     urls = [f"{base}/status.html", f"{base}/notes.txt", f"{base}/missing.html", f"{base}/logo.png",
             f"{base}/broken.html"]
     summary = index_source(WebSource("web", urls), settings)
@@ -159,6 +161,7 @@ def test_web_pages_are_indexed_and_failures_skipped_with_reasons(settings, web_s
     assert reasons == {"missing.html": "HTTP 404 File not found", "logo.png": "unsupported content type image/png"}
     hit = HybridRetriever(settings).search("who posts incidents on the status page")[0]
     assert hit.url == f"{base}/status.html" and hit.title == "Status page" and "tracking" not in hit.text
+    assert hit.updated_at.startswith("2026-01-01T00:00:00"), "a page is as fresh as its Last-Modified header"
     shorter = index_source(WebSource("web", urls[:1]), settings)
     assert (shorter.unchanged, shorter.deleted) == (1, 2), "pages removed from the list leave the index"
 

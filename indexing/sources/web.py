@@ -10,6 +10,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from urllib.parse import urlparse
 
 from core.errors import CitebotError
@@ -19,6 +20,14 @@ from indexing.sources.base import Harvest, ProgressFn, Source
 CONTENT_KINDS = {"text/html": "html", "application/xhtml+xml": "html", "text/plain": "text",
                  "text/markdown": "markdown", "application/pdf": "pdf"}
 TIMEOUT_S = 20
+
+
+def _last_modified(header: str | None) -> str | None:
+    """The page's Last-Modified header as ISO 8601 UTC, when the server sends a valid one."""
+    try:
+        return parsedate_to_datetime(header).astimezone(timezone.utc).isoformat() if header else None
+    except (TypeError, ValueError):
+        return None
 
 
 class WebSource(Source):
@@ -37,6 +46,7 @@ class WebSource(Source):
                 if kind is None:
                     raise UnreadableFile(f"unsupported content type {content_type}")
                 raw = response.read(MAX_FILE_BYTES + 1)
+                modified = _last_modified(response.headers.get("Last-Modified"))
                 final_url = response.geturl()
         except urllib.error.HTTPError as exc:
             raise UnreadableFile(f"HTTP {exc.code} {exc.reason}") from None
@@ -50,7 +60,7 @@ class WebSource(Source):
         if not sections:
             raise UnreadableFile("no text content")
         return SourceDocument(doc_id=url, source_id=self.name, title=title, path=url, url=final_url,
-                              sections=sections, updated_at=datetime.now(timezone.utc).isoformat())
+                              sections=sections, updated_at=modified or datetime.now(timezone.utc).isoformat())
 
     def collect(self, harvest: Harvest, progress: ProgressFn) -> None:
         for done, url in enumerate(self.urls, 1):
