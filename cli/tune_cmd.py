@@ -114,8 +114,8 @@ def _evaluation_table(evaluation: dict) -> Table:
     table.add_row("held-out loss", *(f"{e['loss']:.3f}" for e in evaluation.values()))
     table.add_row("perplexity", *(f"{e['perplexity']:.1f}" for e in evaluation.values()))
     for name in ("escalation_agreement", "group_agreement", "asks_details", "format_ok", "no_invented_facts",
-                 "mean_chars"):
-        table.add_row(name.replace("_", " "), *(str(e["behaviour"][name]) for e in evaluation.values()))
+                 "tone", "mean_chars"):  # runs recorded before the tone metric have none: n/a
+        table.add_row(name.replace("_", " "), *(str(e["behaviour"].get(name, "n/a")) for e in evaluation.values()))
     return table
 
 

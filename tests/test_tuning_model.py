@@ -76,7 +76,7 @@ def test_time_budget_stops_training_with_a_usable_adapter(examples, tmp_path):
 
 def _evaluation(loss, **behaviour):
     values = dict(samples=10, escalation_agreement=0.8, group_agreement=0.7, asks_details=0.8, format_ok=1.0,
-                  no_invented_facts=1.0, mean_chars=150.0) | behaviour
+                  no_invented_facts=1.0, mean_chars=150.0, tone=0.6) | behaviour
     return Evaluation(loss, 0.0, Behaviour(**values))
 
 
@@ -86,6 +86,17 @@ def test_promotion_needs_lower_loss_and_no_behaviour_regression():
     assert not promotion_decision(_evaluation(2.1), incumbent)[0]
     refused, why = promotion_decision(_evaluation(1.5, no_invented_facts=0.8), incumbent)
     assert not refused and "no_invented_facts" in why
+    refused, why = promotion_decision(_evaluation(1.5, tone=0.5), incumbent)
+    assert not refused and "tone" in why
+
+
+def test_tone_is_how_close_a_generated_reply_reads_to_the_teams_reply():
+    from tuning.evaluate import tone_similarity
+
+    team = ["Looping in @db-team, they own the replicas. Can you share the lag graph?"]
+    close = tone_similarity(team, ["Looping in @db-team since they own replication; could you share the lag graph?"])
+    far = tone_similarity(team, ["The capital of France is Paris."])
+    assert 0.7 < close <= 1.0 and far < 0.3 and tone_similarity([], []) == 0.0
 
 
 def test_invented_facts_are_numbers_links_and_handles_the_thread_never_had():

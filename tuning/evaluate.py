@@ -3,7 +3,10 @@
 Loss alone would promote an adapter that sounds like the team but invents a VPN server name. So each
 held-out thread also gets a generated reply, checked for: escalating when the team's reference reply
 escalated (and to the same group), asking for details, staying within length and format rules, and
-stating nothing that is not in the thread (numbers, links, addresses, unknown @handles).
+stating nothing that is not in the thread (numbers, links, addresses, unknown @handles). Tone is how
+close the generated reply reads to the team's actual reply: their MiniLM cosine similarity (the same
+ONNX sentence model the answers use), averaged; fine-tuning is for behaviour, and this is the number that
+says whether the replies now sound like the team.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class Behaviour:
     format_ok: float
     no_invented_facts: float
     mean_chars: float
+    tone: float = 0.0  # mean MiniLM cosine of the generated reply and the team's actual reply
 
 
 @dataclass
@@ -75,7 +79,19 @@ def behaviour(examples: list[Example], replies: list[str], known_handles: set[st
         no_invented_facts=round(sum(not invented_facts(r, e.prompt, known_handles)
                                     for e, r in zip(examples, replies)) / n, 3),
         mean_chars=round(sum(len(r) for r in replies) / n, 1),
+        tone=tone_similarity([e.reply for e in examples], replies),
     )
+
+
+def tone_similarity(references: list[str], replies: list[str]) -> float:
+    """Mean cosine similarity of each generated reply and the team's reply to the same thread."""
+    from indexing.embedder import embed_texts
+
+    if not references:
+        return 0.0
+    vectors = embed_texts(references + replies)
+    pairs = (vectors[:len(references)] * vectors[len(references):]).sum(axis=1)
+    return round(float(pairs.mean()), 3)
 
 
 def heldout_loss(model, tokenizer, examples: list[Example], max_tokens: int, batch_size: int = 8) -> float:
@@ -110,11 +126,11 @@ def evaluate(model, tokenizer, examples: list[Example], known_handles: set[str],
 
 
 def promotion_decision(candidate: Evaluation, incumbent: Evaluation) -> tuple[bool, str]:
-    """Promote only if held-out loss improves and no behaviour check regresses beyond noise."""
+    """Promote only if held-out loss improves and no behaviour check (tone included) regresses beyond noise."""
     if candidate.loss >= incumbent.loss:
         return False, f"held-out loss did not improve ({candidate.loss:.3f} >= {incumbent.loss:.3f})"
     new, old = candidate.behaviour, incumbent.behaviour
-    for name in ("escalation_agreement", "group_agreement", "format_ok", "no_invented_facts"):
+    for name in ("escalation_agreement", "group_agreement", "format_ok", "no_invented_facts", "tone"):
         if getattr(new, name) < getattr(old, name) - PROMOTION_TOLERANCE:
             return False, f"{name} regressed ({getattr(new, name):.2f} < {getattr(old, name):.2f})"
     return True, f"held-out loss {incumbent.loss:.3f} -> {candidate.loss:.3f}, no behaviour check regressed"
