@@ -139,5 +139,4 @@ def quotes_message(cited: list[tuple[int, str, str | None, str]]) -> dict:
         label = f"<{url}|{escape(title)}>" if url else escape(title)
         quote = " ".join(text.split())[:600]
         lines.append(f"[{n}] {label}\n> {inline(quote)}")  # Markdown of the page: a link keeps only its text
-    body = "\n".join(lines) or "This answer cites no passage."
-    return {"text": body[:3000], "blocks": [_section(piece) for piece in _split(body)][:MAX_BLOCKS]}
+    return mrkdwn_message("\n".join(lines) or "This answer cites no passage.")

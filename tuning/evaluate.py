@@ -17,6 +17,7 @@ from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 
 from core.sentences import split_sentences
+from core.vectors import cosine
 from tuning.dataset import Example
 from tuning.generation import generate_text
 from tuning.prompt import asks_for_details, escalates, escalation_messages, handles
@@ -90,8 +91,8 @@ def tone_similarity(references: list[str], replies: list[str]) -> float:
     if not references:
         return 0.0
     vectors = embed_texts(references + replies)
-    pairs = (vectors[:len(references)] * vectors[len(references):]).sum(axis=1)
-    return round(float(pairs.mean()), 3)
+    pairs = [cosine(team, ours) for team, ours in zip(vectors[:len(references)], vectors[len(references):])]
+    return round(sum(pairs) / len(pairs), 3)
 
 
 def heldout_loss(model, tokenizer, examples: list[Example], max_tokens: int, batch_size: int = 8) -> float:
