@@ -20,7 +20,7 @@ import numpy as np
 from answering.injection import instruction_like
 from answering.questions import question_parts
 from answering.tracing import SEMANTIC_WEIGHT, lexical_overlap
-from core.sentences import split_sentences
+from core.sentences import normalise, split_sentences
 from core.vectors import similarities
 from indexing.blocks import Block, pack, parse_blocks
 from indexing.embedder import embed_texts
@@ -178,10 +178,6 @@ def _labelled(unit: Unit, previous_section: str | None) -> str:
     """The unit under a bold label naming its section when the words do not say it: in reference pages
     the heading is often the answer ("site_url", then "Set the canonical URL of the site.")."""
     section = unit.section.rstrip(":").strip()
-    if not section or section == previous_section or _plain(section) in _plain(unit.markdown):
+    if not section or section == previous_section or normalise(section) in normalise(unit.markdown):
         return unit.markdown
     return f"{LABEL_MARK}{section}{LABEL_MARK}\n\n{unit.markdown}"
-
-
-def _plain(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())

@@ -74,8 +74,7 @@ def topic_gap(question: str, passages: list[Passage], pivot: float = TOPIC_PIVOT
               min_surprise: float = MIN_SURPRISE) -> list[str]:
     """The words naming what the question asks about that the passages do not cover, or [] when they
     cover it. The synonym check (an encoder pass over the passages' words, ~50-100 ms the first time they
-    are met, then cached) runs only for a
-    question whose unmentioned words would weigh enough without it."""
+    are met, then cached) runs only for a question whose unmentioned words would weigh enough without it."""
     words = unmentioned(question, passages)
     if surprise(words, pivot) < min_surprise:
         return []

@@ -1,4 +1,5 @@
-"""Sentence splitting shared by citation tracing and the extractive composer."""
+"""Sentence splitting shared by citation tracing and the extractive composer, and the one text
+normaliser (lower case, no punctuation) that compares phrases with answers."""
 
 from __future__ import annotations
 
@@ -52,3 +53,8 @@ def strip_citations(sentence: str) -> tuple[str, list[int]]:
     """('text without markers', [cited numbers]) for a sentence like 'Deploys stop Friday [2].'"""
     numbers = [int(n) for n in _CITATION.findall(sentence)]
     return _CITATION.sub("", sentence).strip(), numbers
+
+
+def normalise(text: str) -> str:
+    """Lower case, punctuation as spaces, whitespace collapsed."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())

@@ -212,4 +212,4 @@ class HybridRetriever(BaseRetriever):
                        text=c["text"], score=round(c["fused"], 6), dense_score=round(c["dense"] or 0.0, 4),
                        bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"),
                        channel_id=meta.get("channel_id"), source_id=meta.get("source_id", ""),
-                       updated_at=meta.get("updated_at") or None)
+                       updated_at=meta.get("updated_at"))

@@ -16,18 +16,13 @@ from __future__ import annotations
 import re
 
 from answering.result import AnswerResult
-from core.sentences import split_sentences, strip_citations
+from core.sentences import normalise, split_sentences, strip_citations
 from indexing.blocks import parse_blocks
 
 FUNCTION_WORDS = set("""a an the and or but nor so yet for because although though while whereas which who whom
 whose that this these those it its they them their there then than thus hence also as at by from in into
 of on onto to with without if unless until when where whether after before since""".split())
 _MARKUP = re.compile(r"^[\s>*_`#\-+\d.)\[\]]+")
-
-
-def normalise(text: str) -> str:
-    """Lower case, punctuation as spaces, whitespace collapsed."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def facts_present(answer: str, facts: list[list[str]]) -> bool:
@@ -74,16 +69,15 @@ def code_pairs(result: AnswerResult) -> list[bool]:
     blocks = [_code_lines(block.text) for citation in result.citations if citation.chunk_id in by_chunk
               for block in parse_blocks(by_chunk[citation.chunk_id].body) if block.kind == "code"]
     blocks = list(dict.fromkeys(b for b in blocks if b))
+    kept = [code for code in blocks if code in quoted]
     rest = result.answer
-    for code in blocks:
-        if code in quoted:
-            for line in code.splitlines():
-                rest = rest.replace(line.strip(), " ", 1)
+    for line in (line for code in kept for line in code.splitlines()):
+        rest = rest.replace(line.strip(), " ", 1)
     flat = " ".join(rest.split())
     verdicts = []
     for code in blocks:
         lines = [" ".join(line.split()) for line in code.splitlines() if len(line.strip()) >= 4]
-        if code in quoted:
+        if code in kept:
             verdicts.append(True)
         elif lines and any(line in flat for line in lines):
             verdicts.append(False)
