@@ -15,7 +15,7 @@ import re
 from answering.llm import GenerationError, Generator, Usage
 from answering.tracing import content_words
 from core.sentences import split_sentences
-from tuning.prompt import escalation_messages, handles, render_thread
+from tuning.prompt import REPLY_TOKENS, escalation_messages, handles, render_thread
 
 HELP_VOCABULARY = content_words("""
 help helping helpful happy glad thanks thank sorry apologize apologies inconvenience question questions
@@ -26,7 +26,6 @@ contact ping pinging assist support answer answers find found docs documentation
 understand problem issue issues request requests meanwhile while wait waiting available able best
 """)
 MAX_UNKNOWN_WORDS = 1
-REPLY_TOKENS = 60  # two or three sentences; keeps a CPU reply to a few seconds
 _FACTY = re.compile(r"\d|https?://|www\.|@\w+\.\w+|\bpassword\b", re.I)
 
 

@@ -193,6 +193,23 @@ def user_data(user: str = typer.Argument(..., help="Slack user id (e.g. U0123ABC
         typer.confirm(f"Delete every question and feedback of {user}?", abort=True)
     answers, feedback = delete_user(engine, user)
     console.print(f"Deleted {answers} answers and {feedback} feedback rows of {user}.", highlight=False)
+    _report_tuned_models(engine, user)
+
+
+def _report_tuned_models(engine, user: str) -> None:
+    """Deleting rows does not untrain a model: say which tuned models learned from the person's threads."""
+    from tuning.registry import runs_trained_on
+
+    runs = runs_trained_on(engine, user)
+    if not runs:
+        console.print(f"No tuned escalation model was trained on threads with messages of {user}.", highlight=False)
+        return
+    console.print(f"{len(runs)} tuned escalation models were trained on threads with messages of {user}; retrain "
+                  "without them and delete these (`citebot tune list`):", highlight=False)
+    for run in runs:
+        where = run.provider_model or run.adapter_path or "no model kept"
+        state = "SERVED NOW" if run.active else run.status
+        console.print(f"  {run.version} ({run.provider}, {state}): {where}", highlight=False)
 
 
 @app.command("serve")

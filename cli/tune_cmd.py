@@ -15,7 +15,8 @@ from cli.context import settings_and_engine
 from cli.output import console, err_console, print_json
 from core.errors import CitebotError
 
-app = typer.Typer(help="Fine-tune the escalation model (LoRA) on resolved threads and manage its adapters; "
+app = typer.Typer(help="Fine-tune the escalation model on resolved threads (local LoRA or OpenAI's fine-tuning "
+                       "API) and manage the tuned models; "
                        "adapt the embedder to your docs.",
                   no_args_is_help=True)
 EXPORT_HELP = "A Slack export folder to read resolved threads from (repeatable); adds to CITEBOT_TUNE_EXPORTS."
@@ -111,8 +112,10 @@ def train(
 
 def _evaluation_table(evaluation: dict) -> Table:
     table = Table("", *evaluation.keys())
-    table.add_row("held-out loss", *(f"{e['loss']:.3f}" for e in evaluation.values()))
-    table.add_row("perplexity", *(f"{e['perplexity']:.1f}" for e in evaluation.values()))
+    # provider runs have no held-out loss (the tuned model's is the job's validation loss)
+    table.add_row("held-out loss", *(f"{e['loss']:.3f}" if e["loss"] is not None else "n/a" for e in evaluation.values()))
+    table.add_row("perplexity", *(f"{e['perplexity']:.1f}" if e["perplexity"] is not None else "n/a"
+                                  for e in evaluation.values()))
     for name in ("escalation_agreement", "group_agreement", "asks_details", "format_ok", "no_invented_facts",
                  "tone", "mean_chars"):  # runs recorded before the tone metric have none: n/a
         table.add_row(name.replace("_", " "), *(str(e["behaviour"].get(name, "n/a")) for e in evaluation.values()))
@@ -141,32 +144,90 @@ def eval_adapter(
         console.print(_evaluation_table(evaluation))
 
 
+@contextmanager
+def _provider_bar(quiet: bool):
+    """The provider job's events as they arrive: a progress bar on its metrics steps, the latest message."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bar:
+        task = bar.add_task("waiting for the provider", total=None)
+
+        def on_event(message: str, step: int | None, total: int | None, _loss: float | None) -> None:
+            bar.update(task, description=escape(message[:70]), completed=step or 0, total=total)
+
+        yield on_event
+
+
+def _provider_dry_run(settings, threads, out: Path | None):
+    from tuning.provider_run import dry_run
+    from tuning.run import make_dataset
+
+    data = make_dataset(threads, settings.tuning)
+    return dry_run(data, settings, out or settings.home / "tuning" / f"dry-run-{data.stats.dataset_hash[:6]}")[1]
+
+
 @app.command("run")
 def run(
     export: list[Path] = typer.Option(None, "--export", help=EXPORT_HELP),
     channel: list[str] = typer.Option(None, "--slack-channel", help=CHANNEL_HELP),
     force: bool = typer.Option(False, "--force", help="Train even if no thread was resolved since the last run."),
-    max_minutes: float = typer.Option(None, "--max-minutes", help="Training time budget."),
+    max_minutes: float = typer.Option(None, "--max-minutes", help="Training time budget (local)."),
+    provider: str = typer.Option(None, "--provider", help="local (LoRA on the small model) or openai (OpenAI's "
+                                 "fine-tuning API); default CITEBOT_TUNE_PROVIDER."),
+    yes: bool = typer.Option(False, "--yes", help="Consent to upload the (scrubbed) resolved threads to the "
+                             "provider for this run (or set CITEBOT_TUNE_PROVIDER_CONSENT=true)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Provider: write the JSONL that would be uploaded and "
+                                 "print examples, trained tokens and cost; upload nothing."),
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for --dry-run's files (default "
+                             "CITEBOT_HOME/tuning/dry-run-<dataset>)."),
     as_json: bool = typer.Option(False, "--json", help="Print the run report as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """The periodic job: new resolved threads → dataset → train → evaluate → promote or keep.
 
-    An adapter is promoted only if its held-out loss beats the adapter being served (or the base
-    model) and no behaviour check regresses; a crashed run on the same data resumes.
+    Local: an adapter is promoted only if its held-out loss beats the model being served (or the base
+    model) and no behaviour check regresses; a crashed run on the same data resumes from its checkpoint.
+    Provider (--provider openai): the same dataset as chat JSONL, uploaded with consent; the job's events
+    show as progress; a crashed run re-attaches to its job; the tuned model is promoted only if its
+    replies' tone improves and no behaviour check regresses.
     """
-    from tuning.run import collect_threads, run_tuning
+    from service.tuning import tune
+    from tuning.run import collect_threads
 
     settings, engine = settings_and_engine()
-    with _training_bar(quiet or as_json) as progress:
-        report = run_tuning(engine, settings, collect_threads(engine, settings, export, channel), "cli", force,
-                            max_minutes, progress)
+    if provider is not None:
+        if provider not in ("local", "openai"):
+            raise CitebotError(f"--provider must be local or openai, not {provider!r}.")
+        settings = settings.model_copy(update={"tune_provider": provider})
+    if dry_run and settings.tune_provider == "local":
+        raise CitebotError("--dry-run is for provider runs (--provider openai); a local run uploads nothing.")
+    threads = collect_threads(engine, settings, export, channel)
+    if dry_run:
+        report = _provider_dry_run(settings, threads, out)
+    else:
+        with _training_bar(quiet or as_json) as progress, _provider_bar(quiet or as_json) as on_event:
+            report = tune(settings, engine, threads, "cli", force, max_minutes, yes, progress, on_event)
     if as_json:
         print_json(asdict(report))
         return
     console.print(f"[bold]{report.status}[/bold] {report.version or ''}: {escape(report.decision)}", highlight=False)
     if report.evaluation:
         console.print(_evaluation_table(report.evaluation))
+
+
+@app.command("cancel")
+def cancel(version: str = typer.Argument(..., help="A provider run's version from `citebot tune list`.")) -> None:
+    """Cancel a provider run's fine-tuning job and delete its uploaded files."""
+    from tuning.provider_run import cancel_run
+
+    settings, engine = settings_and_engine()
+    status = cancel_run(engine, settings, version)
+    console.print(f"cancelled {version} (the provider's job is {status}); its uploaded files were deleted",
+                  highlight=False)
 
 
 @app.command("list")
@@ -183,22 +244,27 @@ def list_runs(
         print_json([{"version": r.version, "status": r.status, "active": r.active, "created_at": r.created_at,
                      "train_examples": r.train_examples, "heldout_examples": r.heldout_examples,
                      "base_loss": r.base_loss, "tuned_loss": r.tuned_loss, "decision": r.decision,
-                     "adapter_bytes": r.adapter_bytes, "error": r.error} for r in rows])
+                     "adapter_bytes": r.adapter_bytes, "error": r.error, "provider": r.provider,
+                     "provider_job_id": r.provider_job_id, "provider_model": r.provider_model,
+                     "trained_tokens": r.trained_tokens, "cost_usd": r.cost_usd} for r in rows])
         return
     if not rows:
         console.print("No tuning runs yet. Start one with `citebot tune run`.")
         return
-    table = Table("version", "status", "examples", "loss base → tuned", "decision")
+    table = Table("version", "model", "status", "examples", "loss base → tuned", "trained tokens (cost)", "decision")
     for r in rows:
-        loss = f"{r.base_loss:.3f} → {r.tuned_loss:.3f}" if r.tuned_loss is not None else "-"
-        table.add_row(("* " if r.active else "") + r.version, r.status, f"{r.train_examples}+{r.heldout_examples}",
-                      loss, escape(r.error or r.decision))
+        loss = f"{r.base_loss:.3f} → {r.tuned_loss:.3f}" if r.tuned_loss is not None and r.base_loss is not None \
+            else (f"valid {r.tuned_loss:.3f}" if r.tuned_loss is not None else "-")
+        model = r.provider_model or (f"{r.provider}:{r.base_model}" if r.provider != "local" else "local LoRA")
+        cost = f"{r.trained_tokens:,} (${r.cost_usd:.2f})" if r.provider != "local" and r.cost_usd is not None else "-"
+        table.add_row(("* " if r.active else "") + r.version, escape(model), r.status,
+                      f"{r.train_examples}+{r.heldout_examples}", loss, cost, escape(r.error or r.decision))
     console.print(table)
 
 
 @app.command("promote")
 def promote(version: str = typer.Argument(..., help="A version from `citebot tune list`.")) -> None:
-    """Serve this adapter; running bots pick it up within CITEBOT_ADAPTER_POLL_SECONDS."""
+    """Serve this adapter or provider model; running bots pick it up within CITEBOT_ADAPTER_POLL_SECONDS."""
     from tuning.registry import promote as do_promote
 
     _, engine = settings_and_engine()
@@ -208,7 +274,7 @@ def promote(version: str = typer.Argument(..., help="A version from `citebot tun
 
 @app.command("rollback")
 def rollback() -> None:
-    """Stop serving the active adapter and return to the previously promoted one (or the base model)."""
+    """Stop serving the active tuned model and return to the previously promoted one (or the base model)."""
     from tuning.registry import rollback as do_rollback
 
     _, engine = settings_and_engine()

@@ -173,9 +173,10 @@ class IndexRun(Base):
 class TuningRun(Base):
     """One fine-tuning run and the adapter it produced: the adapter registry.
 
-    `active` marks the adapter the bot serves (at most one row); `promoted_at` orders promotions so a
-    rollback can return to the previous one. Losses and behaviour checks are kept so a reviewer can see
-    why a run was promoted or kept back.
+    `active` marks the escalation model the bot serves (at most one row): a local LoRA adapter
+    (`adapter_path`) or a model fine-tuned at a provider (`provider_model`); `promoted_at` orders
+    promotions so a rollback can return to the previous one. Losses and behaviour checks are kept so a
+    reviewer can see why a run was promoted or kept back.
     """
 
     __tablename__ = "tuning_runs"
@@ -204,6 +205,14 @@ class TuningRun(Base):
     train_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     tokens_per_s: Mapped[float] = mapped_column(Float, default=0.0)
     error: Mapped[str | None] = mapped_column(Text)
+    provider: Mapped[str] = mapped_column(String(16), default="local", server_default="local")  # local | openai
+    provider_job_id: Mapped[str | None] = mapped_column(String(128))  # a crashed run re-attaches to this job
+    provider_files_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # not yet deleted
+    provider_model: Mapped[str | None] = mapped_column(String(256))  # the fine-tuned model id it produced
+    trained_tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cost_usd: Mapped[float | None] = mapped_column(Float)  # estimated from CITEBOT_TUNE_PROVIDER_PRICE_PER_MTOK
+    threads_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # thread keys trained on
+    users_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")  # whose messages they hold
 
 
 class Job(Base):

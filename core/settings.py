@@ -221,6 +221,17 @@ class TuningSettings(BaseModel):
     tune_eval_samples: int = Field(20, ge=1, description="Held-out threads to generate replies for "
                                    "in the behaviour checks.")
     tune_scrub_names: bool = Field(True, description="Replace people's names and @mentions in training data.")
+    tune_provider: Literal["local", "openai"] = Field(
+        "local", description="Where `citebot tune run` (and the /citebot tune run job) trains: local (LoRA on "
+        "the small model) or openai (OpenAI's fine-tuning API, with OPENAI_API_KEY and OPENAI_BASE_URL).")
+    tune_provider_model: str = Field("gpt-4o-mini-2024-07-18", description="Base model fine-tuned at the "
+                                     "provider; also the base the tuned model is evaluated against.")
+    tune_provider_consent: bool = Field(False, description="true: resolved threads (scrubbed) may be uploaded to "
+                                        "the provider for fine-tuning; otherwise each run needs --yes.")
+    tune_provider_price_per_mtok: float = Field(3.0, ge=0, description="Provider's training price in USD per "
+                                                "million trained tokens, for the cost estimate and the registry.")
+    tune_provider_poll_seconds: float = Field(15.0, gt=0, description="How often a provider job's status and "
+                                              "events are read.")
 
     @property
     def tune_export_paths(self) -> list[Path]:

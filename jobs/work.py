@@ -127,13 +127,22 @@ def _reindex(settings: Settings, engine: Engine, job, status: Notifier) -> dict:
 
 
 def _tune(settings: Settings, engine: Engine, job, status: Notifier) -> dict:
-    from tuning.run import collect_threads, run_tuning
+    """Local LoRA or the provider's job (CITEBOT_TUNE_PROVIDER; uploading needs CITEBOT_TUNE_PROVIDER_CONSENT,
+    as nobody is there to pass --yes); progress reaches the Slack status message either way."""
+    from service.tuning import tune
+    from tuning.run import collect_threads
 
     def progress(step: int, total: int, loss: float, eta: float) -> None:
         status.post(f":brain: Tuning the escalation model: step {step}/{total}, loss {loss:.3f}, "
                     f"about {eta / 60:.0f} min left")
         update_job(engine, job.id, progress=f"step {step}/{total}, loss {loss:.3f}")
 
-    report = run_tuning(engine, settings, collect_threads(engine, settings), job.requested_by, progress=progress)
+    def on_event(message: str, step: int | None, total: int | None, loss: float | None) -> None:
+        steps = f" (step {step}/{total}, loss {loss:.3f})" if step and total and loss is not None else ""
+        status.post(f":brain: Tuning the escalation model at {settings.tune_provider}: {message}{steps}")
+        update_job(engine, job.id, progress=f"{message}{steps}"[:200])
+
+    report = tune(settings, engine, collect_threads(engine, settings), job.requested_by, progress=progress,
+                  on_event=on_event)
     return {**asdict(report), "message": f":white_check_mark: Tuning {report.status} {report.version or ''}: "
                                         f"{report.decision}"}

@@ -9,28 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Engine
-
-from answering.llm import Generator, llamaindex_llm
+from answering.llm import Generator
 from answering.pipeline import Answerer
 from answering.result import AnswerResult
 from audit.log import open_audit, record_answer
 from core.settings import Settings
 from indexing.retrieval import HybridRetriever, Passage
 from ops.metrics import observe_answer
+from service.escalation import ServedEscalation
 
 log = logging.getLogger("citebot.answers")
-
-
-def escalation_model(settings: Settings, engine: Engine) -> Generator:
-    """CITEBOT_ESCALATION_LLM: the local model with the promoted adapter (hot-swapped from the registry
-    in the audit database), or that adapter served by an OpenAI-compatible server such as vLLM (any
-    backend CITEBOT_LLM accepts, under the model name CITEBOT_ESCALATION_MODEL)."""
-    if settings.escalation_llm != "local":
-        return llamaindex_llm(settings.answering, settings.escalation_llm, settings.escalation_model)
-    from tuning.serving import EscalationModel
-
-    return EscalationModel(settings, engine)
 
 
 class AnswerService:
@@ -40,7 +28,7 @@ class AnswerService:
         self.settings = settings
         self.engine, self.spool = open_audit(settings.storage)
         self.answerer = Answerer(settings, generator=generator,
-                                 escalation=escalation or (lambda: escalation_model(settings, self.engine)))
+                                 escalation=escalation or (lambda: ServedEscalation(settings, self.engine)))
 
     @property
     def retriever(self) -> HybridRetriever:

@@ -16,6 +16,8 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 # The Slack emulator validates every Web API call against Slack's published spec, kept beside the repo.
 os.environ.setdefault("CITEBOT_SLACK_SPEC",
                       str(SHARED / "slack-api-specs" / "web-api" / "slack_web_openapi_v2_without_examples.json"))
+# The OpenAI stand-in validates every request against OpenAI's published spec, kept there too.
+os.environ.setdefault("CITEBOT_OPENAI_SPEC", str(SHARED / "openai-api-specs" / "openapi.yaml"))
 PG_ADMIN_URL = os.environ.get("CITEBOT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 CITEBOT_BIN = str(Path(sys.executable).parent / "citebot")
 

@@ -6,10 +6,10 @@ from llama_index.core.schema import NodeWithScore, QueryBundle
 
 from answering.pipeline import Answerer
 from core.errors import CitebotError
+from emulator.openai_api import OpenAIStandIn
 from indexing.pipeline import index_paths
 from indexing.retrieval import HybridRetriever
 from service.answers import AnswerService
-from tests.fake_openai import FakeOpenAI
 
 
 @pytest.fixture
@@ -50,7 +50,7 @@ def test_a_postprocessor_that_cannot_be_made_is_a_clear_error(indexed):
         AnswerService(broken)
 
 
-def _parking_answer(messages):
+def _parking_answer(messages, model=""):
     return "Bicycles go in the basement garage on level -1 [1]."
 
 
@@ -60,12 +60,13 @@ def _parking_answer(messages):
     ("openai-like", "gpt-4o-mini", "OpenAILike"),
 ])
 def test_generation_goes_through_the_llamaindex_integration(indexed, backend, model, integration):
-    with FakeOpenAI(_parking_answer) as fake:
+    with OpenAIStandIn(_parking_answer) as fake:
         settings = indexed.model_copy(update={"llm": backend, "llm_model": model, "openai_api_key": "sk-test",
                                               "openai_base_url": fake.base_url})
         service = AnswerService(settings)
         result = service.ask("Where do I park my bike?")
         request = fake.requests[0]
+        assert fake.problems == []
     assert type(service.answerer.generator.llm).__name__ == integration
     assert request["model"] == model and request["stream"] is True and request["max_tokens"] == 220
     assert result.model == f"{backend}:{model}" and result.route == "rag"

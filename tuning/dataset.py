@@ -64,6 +64,16 @@ class Dataset:
     train: list[Example]
     heldout: list[Example]
     stats: DatasetStats
+    people: dict[str, list[str]] = field(default_factory=dict)  # thread key → Slack ids of whoever wrote in it
+
+    @property
+    def threads(self) -> list[str]:
+        return sorted({e.thread for e in self.train + self.heldout})
+
+    @property
+    def users(self) -> list[str]:
+        """Everyone whose messages the examples were built from (kept in the registry, never trained on)."""
+        return sorted({user for thread in self.threads for user in self.people.get(thread, [])})
 
     def write(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
@@ -129,6 +139,7 @@ def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names:
                          problems=list(load.problems))
     scrub = Scrubber(load.names, scrub_names)
     seen: set[str] = set()
+    people: dict[str, list[str]] = {}
     train, heldout = [], []
     for thread in sorted(load.threads, key=lambda t: t.key):
         example = thread_example(thread, scrub)
@@ -144,6 +155,7 @@ def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names:
             continue
         seen.add(fingerprint)
         (heldout if in_heldout(example.thread, heldout_fraction) else train).append(example)
+        people[thread.key] = sorted({m["user"] for m in thread.messages if is_knowledge(m) and m.get("user")})
     stats.secrets_scrubbed = scrub.secrets
     stats.train, stats.heldout = len(train), len(heldout)
     everything = train + heldout
@@ -153,7 +165,7 @@ def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names:
     for example in train + heldout:
         digest.update(json.dumps(asdict(example), sort_keys=True).encode())
     stats.dataset_hash = digest.hexdigest()[:16]
-    return Dataset(train, heldout, stats)
+    return Dataset(train, heldout, stats, people)
 
 
 def read_examples(path: Path) -> list[Example]:

@@ -15,12 +15,13 @@ import math
 import re
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from core.sentences import split_sentences
 from core.vectors import cosine
 from tuning.dataset import Example
 from tuning.generation import generate_text
-from tuning.prompt import asks_for_details, escalates, escalation_messages, handles
+from tuning.prompt import REPLY_TOKENS, asks_for_details, escalates, escalation_messages, handles
 from tuning.train import collate, encode
 
 MAX_REPLY_CHARS = 500
@@ -114,6 +115,29 @@ def heldout_loss(model, tokenizer, examples: list[Example], max_tokens: int, bat
     return total / max(1, count)
 
 
+class Completer(Protocol):
+    """What writes a reply: the answering package's Generator interface (local model or a provider's)."""
+
+    name: str
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 90) -> str: ...
+
+
+class _LocalModel:
+    """A loaded model (with or without its adapter enabled) as a Completer, decoding as the bot does."""
+
+    def __init__(self, model, tokenizer):
+        self.name, self.model, self.tokenizer = "local", model, tokenizer
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int = 90) -> str:
+        return generate_text(self.model, self.tokenizer, messages, max_tokens)
+
+
+def replies_of(completer: Completer, examples: list[Example]) -> list[str]:
+    """The reply `completer` writes to each held-out thread, prompted exactly as when serving."""
+    return [completer.complete(escalation_messages(e.prompt), max_tokens=REPLY_TOKENS).strip() for e in examples]
+
+
 def evaluate(model, tokenizer, examples: list[Example], known_handles: set[str], max_tokens: int,
              samples: int, adapter: bool = True) -> tuple[Evaluation, list[str]]:
     """Loss on all held-out examples and behaviour on the first `samples`; `adapter=False` = the base model."""
@@ -122,16 +146,33 @@ def evaluate(model, tokenizer, examples: list[Example], known_handles: set[str],
     with context:
         loss = heldout_loss(model, tokenizer, examples, max_tokens)
         picked = examples[:samples]
-        replies = [generate_text(model, tokenizer, escalation_messages(e.prompt)) for e in picked]
+        replies = replies_of(_LocalModel(model, tokenizer), picked)
     return Evaluation(loss, math.exp(loss), behaviour(picked, replies, known_handles)), replies
+
+
+def _regression(new: Behaviour, old: Behaviour) -> str | None:
+    for name in ("escalation_agreement", "group_agreement", "format_ok", "no_invented_facts", "tone"):
+        if getattr(new, name) < getattr(old, name) - PROMOTION_TOLERANCE:
+            return f"{name} regressed ({getattr(new, name):.2f} < {getattr(old, name):.2f})"
+    return None
 
 
 def promotion_decision(candidate: Evaluation, incumbent: Evaluation) -> tuple[bool, str]:
     """Promote only if held-out loss improves and no behaviour check (tone included) regresses beyond noise."""
     if candidate.loss >= incumbent.loss:
         return False, f"held-out loss did not improve ({candidate.loss:.3f} >= {incumbent.loss:.3f})"
-    new, old = candidate.behaviour, incumbent.behaviour
-    for name in ("escalation_agreement", "group_agreement", "format_ok", "no_invented_facts", "tone"):
-        if getattr(new, name) < getattr(old, name) - PROMOTION_TOLERANCE:
-            return False, f"{name} regressed ({getattr(new, name):.2f} < {getattr(old, name):.2f})"
+    regressed = _regression(candidate.behaviour, incumbent.behaviour)
+    if regressed:
+        return False, regressed
     return True, f"held-out loss {incumbent.loss:.3f} -> {candidate.loss:.3f}, no behaviour check regressed"
+
+
+def behaviour_decision(candidate: Behaviour, incumbent: Behaviour) -> tuple[bool, str]:
+    """For a provider model, which reports no held-out loss: promote only if the replies sound more like the
+    team (tone up) and no behaviour check regresses beyond noise."""
+    if candidate.tone <= incumbent.tone:
+        return False, f"tone did not improve ({candidate.tone:.3f} <= {incumbent.tone:.3f})"
+    regressed = _regression(candidate, incumbent)
+    if regressed:
+        return False, regressed
+    return True, f"tone {incumbent.tone:.3f} -> {candidate.tone:.3f}, no behaviour check regressed"

@@ -12,6 +12,7 @@ SYSTEM_PROMPT = ("You are the support assistant of an engineering team. The team
                  "thread. Reply the way the team does: loop in the group that owns the problem and ask for "
                  "the details they need. Do not answer the question and do not state facts.")
 
+REPLY_TOKENS = 60  # two or three sentences; keeps a CPU reply to a few seconds (serving and evaluation)
 SCRUBBED_PERSON = "@teammate"  # what the dataset writes for a person's mention
 _HANDLE = re.compile(r"(?<![\w.])@[a-z][a-z0-9_-]+")
 _LOOP_IN = re.compile(r"\b(loop(ing|ed)? in|ping(ing)?|escalat\w+|hand(ing)? (it )?over|pull(ing)? in|"

@@ -12,12 +12,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from core.db import session_scope
 from core.errors import CitebotError
-from core.models import TuningRun
 from core.settings import Settings, TuningSettings
 from tuning import registry
 from tuning.base_model import BASE_MODEL_ID
@@ -110,32 +107,46 @@ def evaluate_adapter(adapter_dir: Path, dataset: Dataset, settings: Settings,
 
 def _resumable_version(engine: Engine, dataset_hash: str, adapters: Path) -> str | None:
     """A run on this very dataset that crashed or was killed, with its checkpoint still on disk."""
-    with session_scope(engine) as session:
-        row = session.scalar(select(TuningRun).where(TuningRun.dataset_hash == dataset_hash,
-                                                     TuningRun.status.in_(("running", "failed")))
-                             .order_by(TuningRun.id.desc()).limit(1))
-        if row and (adapters / row.version / CHECKPOINT / "state.pt").exists():
-            return row.version
+    row = registry.unfinished_run(engine, dataset_hash, "local")
+    return row.version if row and (adapters / row.version / CHECKPOINT / "state.pt").exists() else None
+
+
+def newest_thread(load: ThreadLoad) -> float:
+    return max((t.last_ts for t in load.threads), default=0.0)
+
+
+def nothing_new(engine: Engine, load: ThreadLoad, dataset: Dataset, force: bool) -> RunReport | None:
+    """The report of a run that has nothing to learn: no thread was resolved since the last one."""
+    previous = registry.last_run(engine)
+    if previous and newest_thread(load) <= previous.newest_thread_ts and not force:
+        return RunReport("nothing_new", previous.version,
+                         f"no thread was resolved since run {previous.version}; nothing to learn (use --force)",
+                         dataset=asdict(dataset.stats))
     return None
+
+
+def new_version(engine: Engine, dataset: Dataset) -> str:
+    """Time and dataset; a second run on the same data within the same second gets a "-2"."""
+    base = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{dataset.stats.dataset_hash[:6]}"
+    taken = {run.version for run in registry.list_runs(engine, limit=50)}
+    return next(v for v in (base, *(f"{base}-{n}" for n in range(2, 100))) if v not in taken)
 
 
 def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_by: str = "cli",
                force: bool = False, max_minutes: float | None = None,
                progress: ProgressFn | None = None) -> RunReport:
     dataset = make_dataset(load, settings.tuning)
-    newest = max((t.last_ts for t in load.threads), default=0.0)
-    previous = registry.last_run(engine)
-    if previous and newest <= previous.newest_thread_ts and not force:
-        return RunReport("nothing_new", previous.version,
-                         f"no thread was resolved since run {previous.version}; nothing to learn (use --force)",
-                         dataset=asdict(dataset.stats))
+    skipped = nothing_new(engine, load, dataset, force)
+    if skipped:
+        return skipped
     cfg = train_config(settings.tuning, max_minutes)
     adapters = settings.adapters_dir
     version = _resumable_version(engine, dataset.stats.dataset_hash, adapters)
     if version is None:
-        version = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{dataset.stats.dataset_hash[:6]}"
+        version = new_version(engine, dataset)
         registry.start_run(engine, version, triggered_by, dataset.stats.dataset_hash, BASE_MODEL_ID, asdict(cfg),
-                           dataset.stats.train, dataset.stats.heldout, newest)
+                           dataset.stats.train, dataset.stats.heldout, newest_thread(load),
+                           threads=dataset.threads, users=dataset.users)
     else:
         registry.finish_run(engine, version, status="running", error=None)
     out = adapters / version
