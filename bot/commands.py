@@ -50,11 +50,21 @@ def tune_status_text(services: Services) -> str:
 
     runs = list_runs(services.answerer.engine, limit=5)
     active = next((r for r in runs if r.active), None)
-    lines = [f"*Escalation model*: {'adapter `' + active.version + '`' if active else 'base model (no adapter promoted)'}"]
+    if active is None:
+        served = "base model (no tuned model promoted)"
+    elif active.provider_model:
+        served = f"{active.provider} model `{active.provider_model}` (run `{active.version}`)"
+    else:
+        served = f"adapter `{active.version}`"
+    lines = [f"*Escalation model*: {served}"]
     for r in runs:
-        loss = f", held-out loss {r.base_loss:.2f} → {r.tuned_loss:.2f}" if r.tuned_loss is not None else ""
-        lines.append(f"• `{r.version}` {r.status}{' (active)' if r.active else ''}: {r.train_examples} examples"
-                     f"{loss}. {escape(r.error or r.decision)}")
+        if r.base_loss is not None and r.tuned_loss is not None:
+            loss = f", held-out loss {r.base_loss:.2f} → {r.tuned_loss:.2f}"
+        else:  # provider runs: the job's validation loss, and what the training cost
+            loss = f", validation loss {r.tuned_loss:.2f}" if r.tuned_loss is not None else ""
+            loss += f", {r.trained_tokens:,} trained tokens" if r.trained_tokens else ""
+        lines.append(f"• `{r.version}` {r.provider} {r.status}{' (active)' if r.active else ''}: "
+                     f"{r.train_examples} examples{loss}. {escape(r.error or r.decision)}")
     if not runs:
         lines.append("No tuning run yet: `citebot tune run` (or the scheduled job) starts one.")
     return "\n".join(lines)

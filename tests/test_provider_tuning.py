@@ -8,11 +8,13 @@ nearest-thread lookup over the uploaded examples, not a trained model."""
 
 import json
 import re
+from types import SimpleNamespace
 
 import openai
 import pytest
 
 from benchmarks.sample_threads import generate, write_export
+from bot.commands import tune_status_text
 from core.db import get_engine
 from core.errors import CitebotError
 from core.settings import Settings
@@ -194,6 +196,18 @@ def test_deleting_a_persons_data_names_the_models_trained_on_their_messages(thre
     done = run_cli(cli_env, "audit", "user", person, "--delete", "--yes")
     assert done.returncode == 0, done.stderr
     assert report.version in done.stdout and "SERVED NOW" in done.stdout and "ft:gpt-4o-mini" in done.stdout
+
+
+def test_registry_views_show_the_provider_model_and_what_it_cost(threads, settings, api, cli_env):
+    engine, load, _ = threads
+    report = tune(_configured(settings, api), engine, load, "test", consent=True)
+    listed = run_cli(cli_env, "tune", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    row = json.loads(listed.stdout)[0]
+    assert (row["version"], row["provider"], row["active"]) == (report.version, "openai", True)
+    assert row["provider_model"] == report.training["model"] and row["trained_tokens"] > 0 and row["cost_usd"] > 0
+    status = tune_status_text(SimpleNamespace(answerer=SimpleNamespace(engine=engine)))
+    assert f"openai model `{report.training['model']}`" in status and "trained tokens" in status
 
 
 def test_the_stand_in_rejects_requests_that_break_openais_spec():
