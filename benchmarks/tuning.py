@@ -41,6 +41,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, help="train from this dataset folder instead of building one")
     parser.add_argument("--random-weights", type=Path, help="a folder with the base model's config.json and "
                         "tokenizer: train from random weights (timing only)")
+    parser.add_argument("--handwritten", action="store_true", help="also evaluate base vs tuned on the 44 "
+                        "hand-written held-out threads (benchmarks.handwritten_threads) and compare the wording "
+                        "diversity of both sets")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -89,6 +92,8 @@ def main() -> None:
     report["adapter_bytes"] = adapter_bytes(home / "adapter")
     if data is not None:
         report.update(_evaluate_and_swap(home, data, settings))
+    if data is not None and args.handwritten:
+        report["handwritten"] = _handwritten(home, data, settings)
     print(json.dumps(report, indent=None if args.json else 2))
 
 
@@ -111,6 +116,26 @@ def _evaluate_and_swap(home: Path, data, settings) -> dict:
     served.refresh(force=True)
     return {"evaluation": results, "loss_reduction": round(1 - tuned / base, 3),
             "hot_swap_s": round(served.last_swap_seconds, 3), "served_version": served.version}
+
+
+def _handwritten(home: Path, data, settings) -> dict:
+    """Base vs tuned on threads the generator never produced (every one of them), and how varied the
+    team's wording is in each set."""
+    from benchmarks.handwritten_threads import threads
+    from benchmarks.sample_threads import write_export
+    from tuning.dataset import Dataset, build_dataset
+    from tuning.evaluate import wording_diversity
+    from tuning.run import evaluate_adapter
+    from tuning.threads import from_export
+
+    write_export(threads(), home / "handwritten")
+    held = build_dataset(from_export(home / "handwritten", "white_check_mark"), heldout_fraction=1.0).heldout
+    every = settings.model_copy(update={"tune_eval_samples": len(held)})
+    results = evaluate_adapter(home / "adapter", Dataset(data.train, held, data.stats), every)
+    return {"threads": len(held), "escalating_share": round(sum(e.escalates for e in held) / len(held), 3),
+            "evaluation": {k: v.to_json() for k, v in results.items()},
+            "diversity": {"generated": wording_diversity([e.reply for e in data.heldout]),
+                          "handwritten": wording_diversity([e.reply for e in held])}}
 
 
 if __name__ == "__main__":

@@ -1,62 +1,94 @@
 """Entry points: HTTP (events, interactivity and slash commands at /slack/events, plus /healthz, /readyz
-and /metrics) and
-Socket Mode (no public URL; needs SLACK_APP_TOKEN). Both serve the same Bolt app.
+and /metrics; Starlette on uvicorn, see `ops.web`) and Socket Mode (no public URL; needs SLACK_APP_TOKEN).
+Both serve the same Bolt app.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import threading
+from contextlib import asynccontextmanager
 
 from core.errors import CitebotError
-from ops.wsgi_server import threaded_server
+from ops.web import GRACEFUL_S, serve, serve_in_thread
+
+log = logging.getLogger("citebot.server")
 
 
-def wsgi_app(app):
-    """Bolt's WSGI handler behind /healthz (alive), /readyz (dependencies reachable) and /metrics."""
-    from slack_bolt.adapter.wsgi import SlackRequestHandler
+def http_app(app):
+    """The Bolt app behind Starlette: /slack/events (and the OAuth install pages when configured), plus
+    /healthz (alive), /readyz (dependencies reachable) and /metrics. Bolt's dispatch is synchronous, so
+    it runs in Starlette's thread pool, never on the event loop; on shutdown, answers still being written
+    get up to GRACEFUL_S to finish and the audit spool is flushed."""
+    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.responses import JSONResponse, Response
+    from starlette.routing import Route
 
     from jobs.gauges import state_gauges
     from ops.health import readiness
     from ops.metrics import exposition, register_state
 
-    bolt = SlackRequestHandler(app, path="/slack/events")
     services = app.citebot_services
     register_state(state_gauges(services.settings, services.answerer.engine))
+    oauth = app.oauth_flow
 
-    def reply(start_response, status: str, payload: dict) -> list[bytes]:
-        body = json.dumps(payload).encode()
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
-
-    def handle(environ, start_response):
-        path = environ.get("PATH_INFO")
-        if path == "/healthz":
-            return reply(start_response, "200 OK", {"ok": True})
-        if path == "/readyz":
-            ok, checks = readiness(services.settings, services.answerer.engine)
-            return reply(start_response, "200 OK" if ok else "503 Service Unavailable", {"ok": ok, **checks})
-        if path == "/metrics":
-            body, content_type = exposition()
-            start_response("200 OK", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
-            return [body]
+    async def slack(request):
+        body = await request.body()
         try:
-            return bolt(environ, start_response)
-        except ValueError:  # a body Bolt cannot parse (broken JSON or form): the sender's fault, not ours
-            return reply(start_response, "400 Bad Request", {"ok": False, "error": "malformed request body"})
+            bolt_request = to_bolt_request(request, body)
+            if oauth is not None and request.url.path == oauth.install_path:
+                response = await run_in_threadpool(oauth.handle_installation, bolt_request)
+            elif oauth is not None and request.url.path == oauth.redirect_uri_path:
+                response = await run_in_threadpool(oauth.handle_callback, bolt_request)
+            else:
+                response = await run_in_threadpool(app.dispatch, bolt_request)
+        except ValueError:  # a body Bolt cannot parse (broken JSON, form or UTF-8): the sender's fault
+            return JSONResponse({"ok": False, "error": "malformed request body"}, 400)
+        return to_starlette_response(response)
 
-    return handle
+    def ready(_request):
+        ok, checks = readiness(services.settings, services.answerer.engine)
+        return JSONResponse({"ok": ok, **checks}, 200 if ok else 503)
+
+    def metrics(_request):
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
+
+    routes = [Route("/healthz", lambda _: JSONResponse({"ok": True})), Route("/readyz", ready),
+              Route("/metrics", metrics), Route("/slack/events", slack, methods=["POST"])]
+    if oauth is not None:
+        routes += [Route(oauth.install_path, slack), Route(oauth.redirect_uri_path, slack)]
+
+    @asynccontextmanager
+    async def lifespan(_starlette):
+        yield
+        await run_in_threadpool(finish_in_flight, app)
+
+    return Starlette(routes=routes, lifespan=lifespan)
 
 
-def make_http_server(app, host: str, port: int):
-    """A threaded HTTP server (not yet serving); `server.serve_forever()` runs it."""
-    return threaded_server(wsgi_app(app), host, port)
+def finish_in_flight(app, timeout: float = GRACEFUL_S) -> None:
+    """Let listeners still answering finish (up to `timeout`), then write any spooled audit rows."""
+    executor = app.listener_runner.listener_executor
+    waiter = threading.Thread(target=executor.shutdown, kwargs={"wait": True}, daemon=True)
+    waiter.start()
+    waiter.join(timeout)
+    if waiter.is_alive():
+        log.warning("stopping with answers still in flight after %.0f s", timeout)
+    answerer = app.citebot_services.answerer
+    if answerer.spool.has_pending():
+        log.info("flushed %d spooled audit rows", answerer.spool.replay(answerer.engine))
+
+
+def make_http_server(app, host: str, port: int) -> None:
+    """Serve the Slack app over HTTP until SIGTERM (ops.web: uvicorn, limits, graceful shutdown)."""
+    serve(http_app(app), host, port)
 
 
 def serve_http_in_thread(app, host: str = "127.0.0.1", port: int = 0):
-    server = make_http_server(app, host, port)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return serve_in_thread(http_app(app), host, port)
 
 
 def connect_socket_mode(app, app_token: str | None):

@@ -216,22 +216,20 @@ def _report_tuned_models(engine, user: str) -> None:
 def serve(
     port: int = typer.Option(8080, "--port", "-p", help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface; 0.0.0.0 to serve beyond this machine."),
+    secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Mark the session cookie Secure (set it "
+                                        "when the page is served over HTTPS, e.g. behind a TLS proxy)."),
 ) -> None:
     """The review web page: filterable answers, each answer with its supporting passages highlighted,
-    knowledge gaps and charts. Log in with CITEBOT_REVIEW_TOKEN."""
+    knowledge gaps and charts. Log in with CITEBOT_REVIEW_TOKEN. Served by uvicorn with request limits
+    and a graceful stop on SIGTERM (README, "Web servers")."""
     from core.errors import CitebotError
     from core.settings import get_settings
-    from review.app import ReviewApp
+    from ops.web import serve as serve_app
+    from review.app import review_app
     from review.auth import TokenAuth
 
     settings = get_settings()
     if not settings.review_token:
         raise CitebotError("Set CITEBOT_REVIEW_TOKEN to a long random string first; reviewers log in with it.")
-    from ops.wsgi_server import threaded_server
-
-    httpd = threaded_server(ReviewApp(_engine(), TokenAuth(settings.review_token)), host, port)
-    console.print(f"citebot audit page on http://{host}:{httpd.server_port}/ (Ctrl-C to stop)", highlight=False)
-    try:
-        httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
+    console.print(f"citebot audit page on http://{host}:{port}/ (Ctrl-C to stop)", highlight=False)
+    serve_app(review_app(_engine(), TokenAuth(settings.review_token), secure_cookies), host, port)

@@ -45,10 +45,9 @@ def serve(
 
         RetentionJob(app.citebot_services.answerer.engine, settings.retention_days, settings.retention_mode).start()
     if http:
-        server = make_http_server(app, host, port)
         err_console.print(f"citebot: serving Slack events on http://{host}:{port}/slack/events "
-                          f"(health: /healthz)", highlight=False)
-        server.serve_forever()
+                          f"(health: /healthz; SIGTERM finishes answers in flight)", highlight=False)
+        make_http_server(app, host, port)
     else:
         err_console.print("citebot: connecting to Slack over Socket Mode…", highlight=False)
         serve_socket_mode(app, settings.slack_app_token)

@@ -78,7 +78,9 @@ def dataset(
 def train(
     data: Path = typer.Option(..., "--data", help="A folder written by `citebot tune dataset`."),
     out: Path = typer.Option(..., "--out", "-o", help="Adapter folder; a checkpoint in it is resumed."),
-    max_minutes: float = typer.Option(None, "--max-minutes", help="Stop after this long, keeping what was learned."),
+    max_minutes: float = typer.Option(None, "--max-minutes", help="Training time budget: the run is sized to fit "
+                                      "(shorter contexts, then fewer epochs, then fewer examples) so its learning-rate "
+                                      "schedule ends in time; a hard stop remains as a safety net."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/checkpoint if there is one."),
     as_json: bool = typer.Option(False, "--json", help="Print the training result as JSON."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -102,7 +104,10 @@ def train(
     if as_json:
         print_json(asdict(result))
         return
-    budget = " (stopped by --max-minutes)" if result.stopped_by_budget else ""
+    plan = result.plan
+    budget = (f"; sized to --max-minutes: {plan['epochs']} epochs over {plan['examples']} examples, contexts of "
+              f"{plan['max_tokens']} tokens" if plan else "") + (" (stopped by --max-minutes)" if result.stopped_by_budget
+                                                                  else "")
     resumed = f", resumed at step {result.resumed_from}" if result.resumed_from else ""
     console.print(f"trained {result.steps}/{result.total_steps} steps on {result.examples} examples in "
                   f"{result.seconds:.0f} s ({result.tokens_per_s:.0f} tokens/s on {result.device}{resumed}){budget}; "
@@ -175,7 +180,8 @@ def run(
     export: list[Path] = typer.Option(None, "--export", help=EXPORT_HELP),
     channel: list[str] = typer.Option(None, "--slack-channel", help=CHANNEL_HELP),
     force: bool = typer.Option(False, "--force", help="Train even if no thread was resolved since the last run."),
-    max_minutes: float = typer.Option(None, "--max-minutes", help="Training time budget (local)."),
+    max_minutes: float = typer.Option(None, "--max-minutes", help="Local training time budget: the run is sized "
+                                      "to fit it (see `tune train --help`)."),
     provider: str = typer.Option(None, "--provider", help="local (LoRA on the small model) or openai (OpenAI's "
                                  "fine-tuning API); default CITEBOT_TUNE_PROVIDER."),
     yes: bool = typer.Option(False, "--yes", help="Consent to upload the (scrubbed) resolved threads to the "

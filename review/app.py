@@ -1,4 +1,4 @@
-"""The review web app: routes, filters from query parameters, and Jinja2 rendering.
+"""The review web app (Starlette): routes, filters from query parameters, and Jinja2 rendering.
 
 Pages: /login, /logout, / (filterable, searchable, paginated list), /answers/ID (the answer with every
 sentence linked to the passage text that supports it), /gaps (knowledge gaps), /charts (trends), and
@@ -10,12 +10,17 @@ from __future__ import annotations
 import math
 import time
 from datetime import datetime, timedelta
-from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
 
 from audit.log import WITH_DETAILS
 from audit.queries import NEGATIVE, Filters, count_answers, find_answers
@@ -53,43 +58,14 @@ def filters_from(params: dict[str, str]) -> Filters:
                    negative_feedback=params.get("feedback") == "negative", text=params.get("q") or None)
 
 
-class ReviewApp:
-    def __init__(self, engine: Engine, auth: Authenticator):
-        self.engine, self.auth = engine, auth
+class ReviewPages:
+    """The page handlers; `review_app` puts them behind Starlette's routing and signed session cookie."""
 
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "/")
-        params = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
-        cookie = SimpleCookie(environ.get("HTTP_COOKIE", ""))
-        user = self.auth.user(cookie[SESSION_COOKIE].value if SESSION_COOKIE in cookie else None)
-        started = time.perf_counter()
-        try:
-            if path == "/healthz":
-                return self._send(start_response, "200 OK", b"ok", "text/plain")
-            if path == "/login":
-                return self._login(environ, start_response, params)
-            if user is None:
-                return self._redirect(start_response, "/login?" + urlencode({"next": path}))
-            if path == "/logout":
-                return self._redirect(start_response, "/login", f"{SESSION_COOKIE}=; Max-Age=0; Path=/")
-            if path == "/":
-                return self._page(start_response, "list.html", started, **self._listing(params))
-            if path.startswith("/answers/"):
-                return self._answer(start_response, path.removeprefix("/answers/"), started)
-            if path == "/gaps":
-                gaps = knowledge_gaps(self.engine, _date(params.get("since"), "since"))
-                return self._page(start_response, "gaps.html", started, gaps=gaps, params=params)
-            if path == "/charts":
-                days = daily(self.engine, _date(params.get("since"), "since"))
-                return self._page(start_response, "charts.html", started, days=days, charts=charts(days),
-                                  params=params)
-            return self._page(start_response, "message.html", started, status="404 Not Found",
-                              title="Not found", message=f"There is no page {path}.")
-        except BadRequest as exc:
-            return self._page(start_response, "message.html", started, status="400 Bad Request",
-                              title="Bad filter", message=str(exc))
+    def __init__(self, engine: Engine):
+        self.engine = engine
 
-    def _listing(self, params: dict[str, str]) -> dict:
+    def listing(self, request: Request) -> Response:
+        params = dict(request.query_params)
         filters = filters_from(params)
         total = count_answers(self.engine, filters)
         pages = max(1, math.ceil(total / PAGE_SIZE))
@@ -97,48 +73,83 @@ class ReviewApp:
         filters.limit, filters.offset = PAGE_SIZE, (page - 1) * PAGE_SIZE
         rows = find_answers(self.engine, filters)
         base = {k: v for k, v in params.items() if k != "page" and v}
-        return {"rows": rows, "total": total, "page": page, "pages": pages, "params": params, "routes": ROUTES,
-                "negative": NEGATIVE, "page_url": lambda n: "/?" + urlencode({**base, "page": n})}
+        return _page(request, "list.html", rows=rows, total=total, page=page, pages=pages, params=params,
+                     routes=ROUTES, negative=NEGATIVE, page_url=lambda n: "/?" + urlencode({**base, "page": n}))
 
-    def _answer(self, start_response, audit_id: str, started: float):
+    def answer(self, request: Request) -> Response:
+        audit_id = request.path_params["audit_id"]
         with session_scope(self.engine) as session:
             row = session.get(Answer, audit_id, options=WITH_DETAILS)
             if row is None:
-                return self._page(start_response, "message.html", started, status="404 Not Found",
-                                  title="Unknown answer", message=f"No answer has the audit id {audit_id}.")
-            return self._page(start_response, "answer.html", started, row=row, passages=passage_views(row),
-                              sentences=sorted(row.sentences, key=lambda s: s.position))
+                return _page(request, "message.html", status=404, title="Unknown answer",
+                             message=f"No answer has the audit id {audit_id}.")
+            return _page(request, "answer.html", row=row, passages=passage_views(row),
+                         sentences=sorted(row.sentences, key=lambda s: s.position))
 
-    def _login(self, environ, start_response, params: dict[str, str]):
-        target = params.get("next", "/")
-        target = target if target.startswith("/") and not target.startswith("//") else "/"
-        if environ.get("REQUEST_METHOD") == "POST":
-            size = int(environ.get("CONTENT_LENGTH") or 0)
-            form = {k: v[0] for k, v in parse_qs(environ["wsgi.input"].read(min(size, 10_000)).decode()).items()}
-            session = self.auth.login(form.get("token", ""))
-            if session:
-                return self._redirect(start_response, target,
-                                      f"{SESSION_COOKIE}={session}; Max-Age={SESSION_SECONDS}; Path=/; HttpOnly; "
-                                      "SameSite=Strict")
-            return self._page(start_response, "login.html", time.perf_counter(), status="401 Unauthorized",
-                              error="That token is not right.", next=target)
-        return self._page(start_response, "login.html", time.perf_counter(), next=target)
+    def gaps(self, request: Request) -> Response:
+        params = dict(request.query_params)
+        return _page(request, "gaps.html", gaps=knowledge_gaps(self.engine, _date(params.get("since"), "since")),
+                     params=params)
 
-    @staticmethod
-    def _send(start_response, status: str, body: bytes, content_type: str, headers: list | None = None):
-        start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))),
-                                ("X-Frame-Options", "DENY"), *(headers or [])])
-        return [body]
+    def charts(self, request: Request) -> Response:
+        params = dict(request.query_params)
+        days = daily(self.engine, _date(params.get("since"), "since"))
+        return _page(request, "charts.html", days=days, charts=charts(days), params=params)
 
-    def _page(self, start_response, template: str, started: float, status: str = "200 OK", **context):
-        html = _templates.get_template(template).render(**context)
-        server_ms = (time.perf_counter() - started) * 1000
-        return self._send(start_response, status, html.encode(), "text/html; charset=utf-8",
-                          [("Server-Timing", f"app;dur={server_ms:.1f}")])
 
-    def _redirect(self, start_response, location: str, cookie: str | None = None):
-        headers = [("Location", location)] + ([("Set-Cookie", cookie)] if cookie else [])
-        return self._send(start_response, "303 See Other", b"", "text/plain", headers)
+def _page(request: Request, template: str, status: int = 200, **context) -> Response:
+    html = _templates.get_template(template).render(**context)
+    server_ms = (time.perf_counter() - request.state.started) * 1000
+    return HTMLResponse(html, status, headers={"Server-Timing": f"app;dur={server_ms:.1f}", "X-Frame-Options": "DENY"})
+
+
+def _safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+
+
+def review_app(engine: Engine, auth: Authenticator, secure_cookies: bool = False) -> Starlette:
+    """The review site as an ASGI app: Starlette routes, a signed expiring session cookie (HttpOnly,
+    SameSite=Strict; Secure when served over HTTPS), every page but /login and /healthz behind it."""
+    pages = ReviewPages(engine)
+
+    def signed_in(handler):
+        def page(request: Request) -> Response:
+            request.state.started = time.perf_counter()
+            if not request.session.get("user"):
+                return RedirectResponse("/login?" + urlencode({"next": request.url.path}), 303)
+            try:
+                return handler(request)
+            except BadRequest as exc:
+                return _page(request, "message.html", status=400, title="Bad filter", message=str(exc))
+        return page
+
+    async def login(request: Request) -> Response:
+        request.state.started = time.perf_counter()
+        target = _safe_next(request.query_params.get("next"))
+        if request.method == "POST":
+            form = await request.form(max_files=0, max_fields=10)
+            user = auth.check(str(form.get("token", "")))
+            if user:
+                request.session["user"] = user
+                return RedirectResponse(target, 303)
+            return _page(request, "login.html", status=401, error="That token is not right.", next=target)
+        return _page(request, "login.html", next=target)
+
+    def logout(request: Request) -> Response:
+        request.session.clear()
+        return RedirectResponse("/login", 303)
+
+    def not_found(request: Request, _exc) -> Response:
+        request.state.started = time.perf_counter()
+        return _page(request, "message.html", status=404, title="Not found", message=f"There is no page {request.url.path}.")
+
+    routes = [Route("/healthz", lambda _: PlainTextResponse("ok")), Route("/login", login, methods=["GET", "POST"]),
+              Route("/logout", logout), Route("/", signed_in(pages.listing)),
+              Route("/answers/{audit_id}", signed_in(pages.answer)), Route("/gaps", signed_in(pages.gaps)),
+              Route("/charts", signed_in(pages.charts))]
+    session = Middleware(SessionMiddleware, secret_key=auth.secret, session_cookie=SESSION_COOKIE,
+                         max_age=SESSION_SECONDS, same_site="strict", https_only=secure_cookies)
+    return Starlette(routes=routes, middleware=[session], exception_handlers={404: not_found})
 
 
 def charts(days: list, width: int = 720, height: int = 160) -> dict[str, list[dict]]:

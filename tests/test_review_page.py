@@ -2,14 +2,13 @@
 audit log written by real answers."""
 
 import shutil
-import threading
 
 import pytest
 
 from audit.log import record_feedback
 from indexing.pipeline import index_paths
-from ops.wsgi_server import threaded_server
-from review.app import ReviewApp
+from ops.web import serve_in_thread
+from review.app import review_app
 from review.auth import TokenAuth
 from service.answers import AnswerService
 
@@ -26,9 +25,8 @@ def site(settings, corpus):
     gap = answerer.ask("What is the salary band for a staff engineer?", user="U3", channel="C0OFFICE")
     answerer.ask("What are the salary bands for engineers?", user="U4", channel="C0OFFICE")
     record_feedback(answerer.engine, gap.audit_id, "U3", "not_helpful", "incomplete")
-    server = threaded_server(ReviewApp(answerer.engine, TokenAuth(TOKEN)), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", bike
+    server = serve_in_thread(review_app(answerer.engine, TokenAuth(TOKEN)))
+    yield f"http://127.0.0.1:{server.server_address[1]}", bike
     server.shutdown()
 
 

@@ -24,7 +24,7 @@ from tuning.evaluate import Behaviour, Evaluation, invented_facts, promotion_dec
 from tuning.run import collect_threads, run_tuning
 from tuning.serving import EscalationModel
 from tuning.threads import from_export
-from tuning.train import TrainConfig, encode, train_adapter
+from tuning.train import TrainConfig, budget_plan, encode, train_adapter
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +67,11 @@ def test_training_killed_mid_run_resumes_to_the_same_adapter(examples, tmp_path)
     assert not (tmp_path / "resumed" / "checkpoint").exists()
 
 
-def test_time_budget_stops_training_with_a_usable_adapter(examples, tmp_path):
+def test_a_budget_too_small_for_any_plan_still_stops_with_a_usable_adapter(examples, tmp_path):
     cfg = TrainConfig(batch_size=2, grad_accum=1, epochs=3, max_tokens=160, max_minutes=0.0001)
-    result = train_adapter(examples[:8], tmp_path / "a", Settings().model_cache_dir, cfg, "h")
-    assert result.stopped_by_budget and result.steps < result.total_steps
+    result = train_adapter(examples[:40], tmp_path / "a", Settings().model_cache_dir, cfg, "h")
+    assert (result.plan["epochs"], result.plan["examples"]) == (1, 10), "shaped down to its floor first"
+    assert result.stopped_by_budget and result.steps < result.total_steps == 5
     assert (tmp_path / "a" / "adapter_config.json").exists()
 
 
@@ -78,6 +79,18 @@ def _evaluation(loss, **behaviour):
     values = dict(samples=10, escalation_agreement=0.8, group_agreement=0.7, asks_details=0.8, format_ok=1.0,
                   no_invented_facts=1.0, mean_chars=150.0, tone=0.6) | behaviour
     return Evaluation(loss, 0.0, Behaviour(**values))
+
+
+@pytest.mark.parametrize("minutes, epochs, examples", [
+    (60.0, 2, 100),  # room for the whole schedule
+    (15.0, 1, 100),  # one epoch fits, two do not: fewer epochs, every example
+    (6.0, 1, 51),  # not even one epoch: the examples of one epoch that fit
+    (0.5, 1, 25),  # never below a quarter of the data (the time limit still stops it)
+])
+def test_a_time_budget_sizes_epochs_and_examples_to_fit_instead_of_cutting_the_schedule(minutes, epochs, examples):
+    # 100 examples of 100 tokens at 0.01 s per token: one epoch takes 100 s, the plan uses 85% of the budget
+    plan = budget_plan([100] * 100, TrainConfig(epochs=2, max_minutes=minutes / 6), seconds_per_token=0.01)
+    assert (plan["epochs"], plan["examples"]) == (epochs, examples)
 
 
 def test_promotion_needs_lower_loss_and_no_behaviour_regression():

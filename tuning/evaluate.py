@@ -96,6 +96,15 @@ def tone_similarity(references: list[str], replies: list[str]) -> float:
     return round(sum(pairs) / len(pairs), 3)
 
 
+def wording_diversity(replies: list[str]) -> dict:
+    """How varied a set of replies is worded: distinct word bigrams per reply, and distinct / all bigrams
+    (distinct-2). Templated replies repeat their bigrams, so both are low for generated threads."""
+    grams = [tuple(pair) for reply in replies for words in [re.findall(r"[a-z0-9@'-]+", reply.lower())]
+             for pair in zip(words, words[1:])]
+    return {"replies": len(replies), "distinct_bigrams_per_reply": round(len(set(grams)) / max(1, len(replies)), 2),
+            "distinct_2": round(len(set(grams)) / max(1, len(grams)), 3)}
+
+
 def heldout_loss(model, tokenizer, examples: list[Example], max_tokens: int, batch_size: int = 8) -> float:
     """Mean negative log-likelihood per reply token."""
     import torch

@@ -1,7 +1,7 @@
 """LoRA fine-tuning of the small model on escalation examples: a plain, resumable training loop.
 
 A plain loop rather than transformers' Trainer because we need three things it makes awkward on a
-laptop: a hard `--max-minutes` budget that still leaves a usable adapter, a resume that reproduces
+laptop: a `--max-minutes` budget that shapes the run so it still gives a usable adapter, a resume that reproduces
 the uninterrupted run (data order and RNG state are in the checkpoint), and a progress callback the
 CLI turns into a bar with loss and ETA. Loss is computed on the reply tokens only: the model learns
 how the team answers, not how askers ask.
@@ -15,13 +15,15 @@ import random
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from core.errors import CitebotError
 from tuning.dataset import Example
 
 TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
+BUDGET_SHARE = 0.85  # of --max-minutes planned for training steps; the rest absorbs timing noise and saving
+BUDGET_MAX_TOKENS = 224  # contexts under a budget: the end of the thread and the whole reply
 CHECKPOINT = "checkpoint"
 ProgressFn = Callable[[int, int, float, float], None]  # (step, total steps, loss, eta seconds)
 
@@ -53,6 +55,7 @@ class TrainResult:
     stopped_by_budget: bool = False
     resumed_from: int = 0
     device: str = "cpu"
+    plan: dict = field(default_factory=dict)  # how a --max-minutes budget shaped the run (empty: no budget)
 
 
 def encode(example: Example, tokenizer, max_tokens: int) -> tuple[list[int], list[int]]:
@@ -98,6 +101,40 @@ def _batches(n: int, cfg: TrainConfig) -> list[list[int]]:
     return out
 
 
+def _seconds_per_token(model, encoded: list[tuple[list[int], list[int]]], cfg: TrainConfig, pad_id: int,
+                       device: str) -> float:
+    """Time forward and backward passes on two micro-batches (gradients discarded): this machine's speed."""
+    sample = [encoded[i] for i in _order(len(encoded), -1, cfg.seed)[: 2 * cfg.batch_size]]
+    started, tokens = time.perf_counter(), 0
+    for i in range(0, len(sample), cfg.batch_size):
+        ids, mask, labels = (t.to(device) for t in collate(sample[i: i + cfg.batch_size], pad_id))
+        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        tokens += int(mask.sum())
+    model.zero_grad(set_to_none=True)
+    return (time.perf_counter() - started) / max(1, tokens)
+
+
+def budget_plan(lengths: list[int], cfg: TrainConfig, seconds_per_token: float) -> dict:
+    """Epochs and examples that fit the budget, so the learning-rate schedule runs to its end instead of
+    being cut at full rate (an adapter stopped mid-schedule invents facts). Epochs go first, then examples
+    (a fixed shuffle's prefix), never below one epoch over a quarter of the data."""
+    affordable = cfg.max_minutes * 60 * BUDGET_SHARE / seconds_per_token  # tokens we can push through
+    per_epoch = sum(lengths)
+    epochs = max(1, min(cfg.epochs, int(affordable // max(1, per_epoch))))
+    examples = len(lengths)
+    if per_epoch > affordable:  # not even one epoch: the examples of one epoch that fit
+        keep = _order(len(lengths), -1, cfg.seed)
+        total, examples = 0, 0
+        for i in keep:
+            if total + lengths[i] > affordable:
+                break
+            total, examples = total + lengths[i], examples + 1
+        examples = max(examples, math.ceil(len(lengths) / 4), 1)
+    return {"epochs": epochs, "examples": examples, "max_tokens": cfg.max_tokens,
+            "seconds_per_token": round(seconds_per_token, 5), "planned_tokens": min(per_epoch * epochs, int(affordable)),
+            "budget_s": round(cfg.max_minutes * 60, 1)}
+
+
 def add_lora(model, cfg: TrainConfig):
     from peft import LoraConfig, get_peft_model
 
@@ -107,14 +144,14 @@ def add_lora(model, cfg: TrainConfig):
 
 
 def _save_checkpoint(model, optimizer, scheduler, step: int, losses: list[float], tokens: int,
-                     folder: Path, dataset_hash: str) -> None:
+                     folder: Path, dataset_hash: str, plan: dict) -> None:
     import torch
 
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     torch.save({"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "losses": losses, "tokens": tokens, "dataset_hash": dataset_hash,
+                "losses": losses, "tokens": tokens, "dataset_hash": dataset_hash, "plan": plan,
                 "torch_rng": torch.get_rng_state()}, tmp / "state.pt")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)  # a crash while saving leaves the previous checkpoint intact
@@ -140,6 +177,21 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
     torch.manual_seed(cfg.seed)
     base, tokenizer = fresh_base_model(cache_dir, device)
     model = add_lora(base, cfg)
+    checkpoint = out_dir / CHECKPOINT
+    state = torch.load(checkpoint / "state.pt", weights_only=False) if resume and (checkpoint / "state.pt").exists() \
+        else None
+    if state is not None and state["dataset_hash"] != dataset_hash:
+        raise CitebotError(f"The checkpoint in {checkpoint} was made from another dataset; delete it "
+                           "or train without resuming (--no-resume).")
+    plan: dict = (state or {}).get("plan") or {}
+    if cfg.max_minutes and not plan:  # shape the run to the budget: shorter contexts, then fewer epochs/examples
+        cfg = replace(cfg, max_tokens=min(cfg.max_tokens, BUDGET_MAX_TOKENS))
+        encoded = [encode(e, tokenizer, cfg.max_tokens) for e in train]
+        plan = budget_plan([len(ids) for ids, _ in encoded], cfg,
+                           _seconds_per_token(model, encoded, cfg, tokenizer.eos_token_id, device))
+    if plan:
+        cfg = replace(cfg, epochs=plan["epochs"], max_tokens=plan["max_tokens"])
+        train = [train[i] for i in sorted(_order(len(train), -1, cfg.seed)[: plan["examples"]])]
     encoded = [encode(e, tokenizer, cfg.max_tokens) for e in train]
     batches = _batches(len(encoded), cfg)
     total_steps = math.ceil(len(batches) / cfg.grad_accum)
@@ -147,13 +199,8 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
     warmup = max(1, total_steps // 10)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
-    checkpoint = out_dir / CHECKPOINT
     step, losses, tokens, resumed_from = 0, [], 0, 0
-    if resume and (checkpoint / "state.pt").exists():
-        state = torch.load(checkpoint / "state.pt", weights_only=False)
-        if state["dataset_hash"] != dataset_hash:
-            raise CitebotError(f"The checkpoint in {checkpoint} was made from another dataset; delete it "
-                               "or train without resuming (--no-resume).")
+    if state is not None:
         set_peft_model_state_dict(model, load_file(checkpoint / "adapter_model.safetensors"))
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
@@ -182,7 +229,7 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
         if progress:
             progress(step, total_steps, running, elapsed / (step - resumed_from) * (total_steps - step))
         if step % cfg.checkpoint_every == 0 and step < total_steps:
-            _save_checkpoint(model, optimizer, scheduler, step, losses, tokens, checkpoint, dataset_hash)
+            _save_checkpoint(model, optimizer, scheduler, step, losses, tokens, checkpoint, dataset_hash, plan)
         if budget is not None and elapsed > budget and step < total_steps:
             stopped = True
             break
@@ -191,6 +238,6 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
     shutil.rmtree(checkpoint, ignore_errors=True)
     result = TrainResult(steps=step, total_steps=total_steps, examples=len(train), tokens=tokens, seconds=round(seconds, 1),
                          tokens_per_s=round((tokens - tokens_at_start) / seconds, 1) if seconds else 0.0, losses=losses,
-                         stopped_by_budget=stopped, resumed_from=resumed_from, device=device)
+                         stopped_by_budget=stopped, resumed_from=resumed_from, device=device, plan=plan)
     (out_dir / "training.json").write_text(json.dumps({"config": asdict(cfg), "result": asdict(result)}, indent=2))
     return result
