@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 
 from audit.log import WITH_DETAILS
 from core.db import session_scope
-from core.models import Answer, Feedback
+from core.models import Answer, Feedback, IndexRun
 from indexing.metrics import percentile
 
 NEGATIVE = ("not_helpful", "escalated")
@@ -64,6 +64,24 @@ def answered_in_thread(engine: Engine, channel: str, thread_ts: str) -> bool:
     with session_scope(engine) as session:
         return session.scalar(select(Answer.id).where(Answer.channel_id == channel,
                                                       Answer.thread_ts == thread_ts).limit(1)) is not None
+
+
+def recent_answers(engine: Engine, user: str, limit: int = 5) -> list[Answer]:
+    """A person's latest questions, newest first (their App Home)."""
+    with session_scope(engine) as session:
+        rows = list(session.scalars(select(Answer).where(Answer.user_id == user)
+                                    .order_by(Answer.created_at.desc()).limit(limit)))
+        session.expunge_all()
+        return rows
+
+
+def last_index_runs(engine: Engine) -> dict[str, IndexRun]:
+    """The newest index run of each source."""
+    newest = select(IndexRun.source, func.max(IndexRun.id).label("id")).group_by(IndexRun.source).subquery()
+    with session_scope(engine) as session:
+        rows = list(session.scalars(select(IndexRun).join(newest, IndexRun.id == newest.c.id)))
+        session.expunge_all()
+        return {row.source: row for row in rows}
 
 
 def count_answers(engine: Engine, filters: Filters) -> int:

@@ -45,17 +45,22 @@ def _thread_until(client, channel: str, thread_ts: str, ts: str) -> list[dict]:
 
 def answer_in_thread(services: Services, client, *, channel: str, user: str, text: str, ts: str,
                      thread_ts: str | None, auto: bool = False, bot_user_id: str | None = None,
-                     workspace: str | None = None) -> None:
-    """Answer one message; `auto` is an unprompted answer to a question posted in an auto-answer channel."""
+                     workspace: str | None = None, surface=None) -> None:
+    """Answer one message; `auto` is an unprompted answer to a question posted in an auto-answer channel.
+    `surface` (an assistant thread, `bot.assistant`) shows a status instead of a progress message and
+    delivers the answer itself (streamed)."""
     thread = thread_ts or ts
     config = services.channels.for_channel(channel)
-    ephemeral = config.reply == "ephemeral"
+    ephemeral = config.reply == "ephemeral" and surface is None
     question = question_text(text)
     if not question:
         client.chat_postMessage(channel=channel, thread_ts=thread, **help_message(services.is_admin(user)))
         return
-    placeholder = None if ephemeral or auto else client.chat_postMessage(channel=channel, thread_ts=thread,
-                                                                          text=PROGRESS_TEXT)
+    if surface is not None:
+        surface.working(question)
+    placeholder = None if ephemeral or auto or surface else client.chat_postMessage(channel=channel, thread_ts=thread,
+                                                                                     text=PROGRESS_TEXT)
+    result = None
     context, unhappy = None, False
     if thread_ts and thread_ts != ts:
         earlier, unhappy = thread_context(_thread_until(client, channel, thread_ts, ts), ts, bot_user_id)
@@ -80,7 +85,10 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         message = notice(f"Sorry, something went wrong while answering. The failure is logged with audit "
                          f"id {audit_id}; {contact} can look into it.")
     services.remember_thread(channel, thread)
-    if ephemeral:
+    if surface is not None and result is not None:
+        surface.deliver(client, channel=channel, thread_ts=thread, user=user, workspace=workspace, result=result,
+                        message=message)
+    elif ephemeral:
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, **message)
     elif placeholder is None:
         client.chat_postMessage(channel=channel, thread_ts=thread, **message)

@@ -10,7 +10,7 @@ import logging
 import re
 from concurrent.futures import ThreadPoolExecutor
 
-from bot import actions, answers, commands, resolved
+from bot import actions, answers, assistant, commands, home, resolved
 from bot.access import ChannelAccess
 from bot.channels import ChannelSettings
 from bot.dedupe import event_key, make_deduper
@@ -27,7 +27,7 @@ log = logging.getLogger("citebot.slack")
 LISTENER_THREADS = 64
 
 
-BOT_SCOPES = ["app_mentions:read", "channels:history", "channels:read", "chat:write", "commands",
+BOT_SCOPES = ["app_mentions:read", "assistant:write", "channels:history", "channels:read", "chat:write", "commands",
               "groups:history", "groups:read", "im:history", "im:read", "reactions:read", "users:read"]
 
 
@@ -75,6 +75,8 @@ def build_app(settings: Settings, answerer: AnswerService | None = None, process
             return BoltResponse(status=200, body="")
         return next()
 
+    assistant.register(app, services)  # before the message listener: assistant threads are its own
+    home.register(app, services)
     answers.register(app, services)
     commands.register(app, services)
     actions.register(app, services)

@@ -72,19 +72,31 @@ def feedback_actions(audit_id: str, shareable: bool = False) -> dict:
     return {"type": "actions", "block_id": f"feedback:{audit_id}", "elements": elements}
 
 
+def _sources(result: AnswerResult, quotes: bool) -> list[dict]:
+    lines = _source_lines(result, quotes)
+    if not lines:
+        return []
+    return [{"type": "divider"}] + [_section(piece) for piece in _split("*Sources*\n" + "\n".join(lines))]
+
+
+def _tail(result: AnswerResult, shareable: bool, buttons: bool) -> list[dict]:
+    footer = [{"type": "mrkdwn", "text": f"{ROUTE_LABELS.get(result.route, result.route)} · audit id "
+                                         f"`{result.audit_id}`"}]
+    return [{"type": "context", "elements": footer}] + ([feedback_actions(result.audit_id, shareable)]
+                                                       if buttons and result.audit_id else [])
+
+
 def answer_message(result: AnswerResult, quotes: bool = False, shareable: bool = False,
                    buttons: bool = True) -> dict:
     """`text` (notification fallback) and `blocks` for chat.postMessage / chat.update."""
-    blocks = [_section(piece) for piece in mrkdwn_pieces(result.answer)]
-    lines = _source_lines(result, quotes)
-    if lines:
-        blocks.append({"type": "divider"})
-        blocks.extend(_section(piece) for piece in _split("*Sources*\n" + "\n".join(lines)))
-    footer = [{"type": "mrkdwn", "text": f"{ROUTE_LABELS.get(result.route, result.route)} · audit id "
-                                         f"`{result.audit_id}`"}]
-    tail = [{"type": "context", "elements": footer}] + ([feedback_actions(result.audit_id, shareable)]
-                                                       if buttons and result.audit_id else [])
-    return {"text": _fallback(result.answer, result.audit_id), "blocks": _fit(blocks, tail, result.audit_id)}
+    blocks = [_section(piece) for piece in mrkdwn_pieces(result.answer)] + _sources(result, quotes)
+    return {"text": _fallback(result.answer, result.audit_id),
+            "blocks": _fit(blocks, _tail(result, shareable, buttons), result.audit_id)}
+
+
+def stream_end_blocks(result: AnswerResult) -> list[dict]:
+    """What closes a streamed answer (the text itself arrived as stream chunks): sources, footer, buttons."""
+    return _fit(_sources(result, quotes=False), _tail(result, shareable=False, buttons=True), result.audit_id)
 
 
 def _fallback(answer: str, audit_id: str) -> str:

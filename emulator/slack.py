@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse
 
+from emulator.slack_ai import AiAppSurface
 from emulator.spec import SpecValidator, spec_path
 
 
@@ -58,7 +59,7 @@ class Channel:
     messages: list[dict] = field(default_factory=list)  # top-level messages and replies, any order
 
 
-class SlackEmulator:
+class SlackEmulator(AiAppSurface):
     """`with SlackEmulator() as slack:` → `slack.api_url` for slack_sdk's `base_url`."""
 
     BOT_USER = "U0CITEBOT"
@@ -81,6 +82,7 @@ class SlackEmulator:
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._ai_init()
 
     # --- workspace content -------------------------------------------------------------------
     def add_channel(self, channel_id: str, name: str, is_private: bool = False) -> Channel:

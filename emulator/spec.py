@@ -36,6 +36,14 @@ def _check_type(value, kind: str, json_body: bool) -> bool:
         return isinstance(value, bool) or text in ("true", "false", "1", "0")
     if kind == "string":  # Slack takes JSON arrays/objects for string params (blocks) in JSON bodies
         return isinstance(value, str) or (json_body and isinstance(value, (list, dict)))
+    if kind in ("array", "object"):  # form posts carry them JSON-encoded
+        wanted = list if kind == "array" else dict
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return False
+        return isinstance(value, wanted)
     return True
 
 
@@ -43,6 +51,20 @@ def _check_type(value, kind: str, json_body: bool) -> bool:
 # this entry written from Slack's method reference instead (app-level token in the header, no arguments).
 SPEC_ADDENDUM = {"/apps.connections.open": {"post": {"parameters": [
     {"name": "token", "in": "header", "type": "string", "required": True}]}}}
+
+# Methods newer than the 2019 spec (AI apps: assistant threads, streamed messages) are checked against
+# the request argument types of Slack's official Node SDK instead, an independent description of the
+# same API: scripts/slack_method_args.mjs derives slack_method_args.json from @slack/web-api's .d.ts files.
+TS_METHODS = Path(__file__).with_name("slack_method_args.json")
+
+
+def _ts_operations() -> dict:
+    methods = json.loads(TS_METHODS.read_text(encoding="utf-8"))["methods"]
+    return {f"/{method}": {"post": {"parameters": [
+        {"name": name, "in": "header" if name == "token" else "formData", "type": arg["type"],
+         "required": arg["required"], **({"enum": arg["enum"]} if arg.get("enum") else {})}
+        for name, arg in args.items()]}} for method, args in methods.items()}
+
 
 # Bolt's per-request client sends the workspace's team_id with every call (needed by org-wide apps on
 # Enterprise Grid) and Slack accepts it on every method; the 2019 spec predates that and omits it.
@@ -58,7 +80,7 @@ class SpecValidator:
             self.spec = None  # trying the bot locally without the spec: calls are recorded, not checked
             return
         self.spec = json.loads(spec_path.read_text(encoding="utf-8"))
-        for path, operations in SPEC_ADDENDUM.items():
+        for path, operations in {**SPEC_ADDENDUM, **_ts_operations()}.items():
             self.spec["paths"].setdefault(path, operations)
 
     def problems(self, method: str, verb: str, params: dict, has_auth_header: bool, json_body: bool) -> list[str]:
@@ -80,6 +102,8 @@ class SpecValidator:
                 found.append(f"{method}: undeclared parameter {name!r}")
             elif not _check_type(value, declared[name].get("type", "string"), json_body):
                 found.append(f"{method}: {name}={value!r} is not a {declared[name].get('type')}")
+            elif declared[name].get("enum") and value not in declared[name]["enum"]:
+                found.append(f"{method}: {name}={value!r} is not one of {declared[name]['enum']}")
         for name, spec in declared.items():
             if spec.get("required") and name not in params and not (name == "token" and has_auth_header):
                 found.append(f"{method}: required parameter {name!r} missing")

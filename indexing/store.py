@@ -125,6 +125,27 @@ def manifest(collection) -> dict[str, Indexed]:
     return docs
 
 
+def coverage(settings: Settings, titles: int = 4) -> dict[str, dict]:
+    """What the index covers, per source id: how many documents, and the titles of the first `titles` of
+    them (what the bot can answer: App Home, an assistant thread's suggested prompts). Private channels'
+    threads are counted but never named: the titles are shown to everyone."""
+    collection = open_collection(settings, create=False)
+    if collection is None:
+        return {}
+    out: dict[str, dict] = {}
+    seen: set[str] = set()
+    for meta in collection.get(include=["metadatas"])["metadatas"]:
+        if meta["doc_id"] in seen:
+            continue
+        seen.add(meta["doc_id"])
+        source = out.setdefault(meta.get("source_id") or "files", {"documents": 0, "titles": []})
+        source["documents"] += 1
+        title = (meta.get("title") or "").strip()
+        if title and meta.get("access") != "private" and len(source["titles"]) < titles and title not in source["titles"]:
+            source["titles"].append(title)
+    return out
+
+
 def chunk_texts(settings: Settings, chunk_ids: list[str]) -> dict[str, str]:
     """The indexed text of these chunks as it is now; ids no longer in the index are left out."""
     collection = open_collection(settings, create=False) if chunk_ids else None
