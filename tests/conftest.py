@@ -101,3 +101,57 @@ def copy_of(tmp_path: Path):
         shutil.copytree(src, dest)
         return dest
     return _copy
+
+
+ADMIN, USER, OUTSIDER = "UADMIN", "UALICE", "UBOB"
+
+
+@pytest.fixture(scope="module")
+def bot(tmp_path_factory):
+    """The real Bolt app over HTTP against the Slack emulator (a public and a private channel, two sources)."""
+    from bot.app import build_app
+    from bot.server import serve_http_in_thread
+    from emulator.slack import SlackEmulator
+    from indexing.pipeline import index_source
+    from indexing.sources.config import find_source
+    from indexing.sources.slack_api import SlackApiSource
+    from service.answers import AnswerService
+
+    root = tmp_path_factory.mktemp("slackbot")
+    corpus = root / "corpus"
+    corpus.mkdir()
+    for name, text in TINY_CORPUS.items():
+        (corpus / name).write_text(text)
+    with SlackEmulator() as slack:
+        slack.add_channel("C0GENERAL", "general")
+        slack.add_channel("G0FINANCE", "finance", is_private=True)
+        slack.members["G0FINANCE"] = [USER]
+        slack.add_thread("G0FINANCE", "1700000000.000100", USER, "What is the corporate card limit for travel?",
+                         replies=[("1700000060.000100", ADMIN, "The corporate card limit for travel is 4000 euros "
+                                   "per trip, approved by finance.")])
+        settings = Settings(home=root / "home", slack_bot_token="xoxb-test", slack_signing_secret="s3cret",
+                            slack_api_url=slack.api_url, slack_admins=ADMIN, escalation_channel="C0GENERAL",
+                            config=root / "citebot.toml")
+        (root / "citebot.toml").write_text(f'''[[sources]]
+name = "office"
+type = "files"
+paths = ["{corpus}"]
+
+[channels.C0BOTS]
+answer_bots = true
+
+[channels.C0AUTO]
+auto_answer = true
+reply = "ephemeral"
+sources = ["office"]
+escalate_to = "@facilities"
+require_citations = true
+''')
+        index_source(find_source(settings, "office"), settings)
+        index_source(SlackApiSource("slack", ["G0FINANCE"], "xoxb-test", slack.api_url), settings)
+        app = build_app(settings, AnswerService(settings))
+        server = serve_http_in_thread(app)
+        url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
+        yield slack, url, app, settings
+        server.shutdown()
+        assert slack.violations == [], "every Web API call must follow Slack's OpenAPI spec"

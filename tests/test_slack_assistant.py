@@ -12,7 +12,8 @@ from audit.log import record_index_run
 from bot.assistant import suggested_prompts, units
 from indexing.pipeline import index_source
 from indexing.sources.config import find_source
-from tests.test_slack_app import ADMIN, OUTSIDER, USER, bot, mention, wait_for  # noqa: F401 (the fixture)
+from tests.conftest import ADMIN, OUTSIDER, USER
+from tests.test_slack_app import mention, wait_for
 
 THREAD = "1800000000.000100"
 
