@@ -19,7 +19,7 @@ import time
 from answering.result import AnswerResult
 from bot.answers import answer_in_thread
 from bot.blocks import stream_end_blocks
-from bot.formatting import escape
+from bot.formatting import prompt_text, stream_markdown
 from bot.services import Services
 from indexing.store import coverage
 
@@ -71,7 +71,8 @@ def suggested_prompts(covered: dict[str, dict]) -> list[dict[str, str]]:
     picked: list[str] = []
     for depth in range(max((len(t) for t in titles), default=0)):
         picked += [t[depth] for t in titles if depth < len(t) and t[depth] not in picked]
-    return [{"title": title[:75], "message": f"What do our docs say about {title}?"} for title in picked[:MAX_PROMPTS]]
+    clean = [text for text in (prompt_text(title) for title in picked) if text]
+    return [{"title": text[:75], "message": f"What do our docs say about {text}?"} for text in clean[:MAX_PROMPTS]]
 
 
 class AssistantThread:
@@ -93,7 +94,7 @@ class AssistantThread:
             stream = client.chat_stream(channel=channel, thread_ts=thread_ts, recipient_user_id=user,
                                         recipient_team_id=workspace, buffer_size=1)  # each unit goes out at once
             for unit in units(result.answer):
-                stream.append(markdown_text=escape(unit) + "\n\n")
+                stream.append(markdown_text=stream_markdown(unit) + "\n\n")
             stream.stop(blocks=stream_end_blocks(result))
         except SlackApiError as exc:  # rate-limited or not allowed here: one ordinary message instead
             log.warning("streaming the answer failed (%s); posting it whole", exc.response.get("error"))

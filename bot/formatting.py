@@ -28,6 +28,23 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def stream_markdown(markdown: str) -> str:
+    """Markdown for a streamed message (Slack renders it as Markdown): outside code, links keep only their
+    text; `&`, `<` and `>` are escaped everywhere, so nothing indexed becomes a live mention or a link."""
+    out, fenced = [], False
+    for line in markdown.split("\n"):
+        if line.strip().startswith("```"):
+            fenced = not fenced
+        out.append(escape(line if fenced else _LINK.sub(lambda m: m.group(1), line)))
+    return "\n".join(out)
+
+
+def prompt_text(text: str) -> str:
+    """Text that a person's Slack client sends as their own message (a suggested prompt): no link, no
+    mention, no markup at all."""
+    return " ".join(re.sub(r"[<>\[\]()@!*_`|]", " ", _LINK.sub(lambda m: m.group(1), text)).split())
+
+
 def inline(text: str) -> str:
     """Markdown inline markup as mrkdwn; code spans are left as they are (but escaped)."""
     pieces = []

@@ -7,7 +7,7 @@ import logging
 
 from audit.queries import last_index_runs, recent_answers
 from bot.assistant import Coverage
-from bot.formatting import escape
+from bot.formatting import escape, inline
 from bot.services import Services
 from core.dates import updated_ago
 
@@ -33,7 +33,7 @@ def home_view(covered: dict[str, dict], runs: dict, recent: list) -> dict:
         run = runs.get(source)
         ago = updated_ago(run.created_at.isoformat()) if run is not None else None
         when = f", {ago.replace('updated', 'reindexed')}" if ago else ""
-        titles = ", ".join(escape(t) for t in info["titles"][:3])
+        titles = ", ".join(inline(t) for t in info["titles"][:3])  # a Markdown link in a title keeps its text
         count = f"{info['documents']} document" + ("s" if info["documents"] != 1 else "")
         lines.append(f"• *{escape(source)}*: {count}{when}" + (f" (e.g. {titles})" if titles else ""))
     blocks += [{"type": "divider"}, _section("*What I cover*\n" + ("\n".join(lines) if lines else

@@ -10,8 +10,10 @@ from slack_sdk.models.views import View
 
 from audit.log import record_index_run
 from bot.assistant import suggested_prompts, units
+from bot.home import home_view
 from indexing.pipeline import index_source
 from indexing.sources.config import find_source
+from indexing.store import coverage
 from tests.conftest import ADMIN, OUTSIDER, USER
 from tests.test_slack_app import mention, wait_for
 
@@ -118,3 +120,29 @@ def test_the_app_manifest_asks_for_the_scopes_and_events_the_app_uses():
     events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
     assert {"app_home_opened", "assistant_thread_started", "assistant_thread_context_changed", "message.im"} <= events
     assert manifest["features"]["app_home"]["home_tab_enabled"] and "assistant_view" in manifest["features"]
+
+
+EVIL = """# Deploy freeze <!channel> [read me](https://evil.example/title)
+
+The deploy freeze starts on Fridays at 15:00 <!here>, see [the freeze docs](https://evil.example/phish) and
+<https://evil.example|the runbook>; ping <@UADMIN> in <#C0GENERAL> or @everyone.
+"""
+LIVE = ("<!", "<@", "<#", "<http", "](")  # live mentions, Slack links and Markdown links (a bare URL shows itself)
+
+
+def test_nothing_indexed_becomes_a_live_mention_or_link_in_streams_prompts_or_app_home(bot):
+    slack, url, app, settings = bot
+    (settings.config.parent / "corpus" / "freeze.md").write_text(EVIL)
+    index_source(find_source(settings, "office"), settings)
+    thread = "1800000009.000100"
+    slack.start_assistant_thread(url, USER, thread)
+    slack.assistant_message(url, USER, thread, "When does the deploy freeze start?")
+    answer = streamed(slack, USER, thread)
+    assert "15:00" in answer["text"]
+    assert not [s for s in LIVE if s in answer["text"]], answer["text"]
+    covered = coverage(settings)
+    title = next(t for t in covered["office"]["titles"] if "Deploy freeze" in t)
+    for prompt in suggested_prompts(covered):
+        assert not [s for s in (*LIVE, "@", "<", "[", "evil.example") if s in prompt["title"] + prompt["message"]]
+    home = json.dumps(home_view({"office": {"documents": 1, "titles": [title]}}, {}, []))
+    assert "Deploy freeze" in home and not [s for s in LIVE if s in home]
