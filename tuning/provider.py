@@ -105,8 +105,8 @@ def _api_error(action: str, exc: Exception) -> CitebotError:
 class FineTuning:
     """One provider's fine-tuning API, with the calls the run makes and nothing else."""
 
-    def __init__(self, api, poll_seconds: float = 15.0, sleep: Callable[[float], None] = time.sleep):
-        self.api, self.poll_seconds, self.sleep = api, poll_seconds, sleep
+    def __init__(self, api, poll_seconds: float = 15.0):
+        self.api, self.poll_seconds = api, poll_seconds
 
     def upload(self, path: Path) -> str:
         import openai
@@ -159,7 +159,7 @@ class FineTuning:
                 return JobOutcome(job_id, job.status, job.fine_tuned_model, job.trained_tokens or 0, losses,
                                   round(float(valid), 4) if valid is not None else None, error,
                                   time.monotonic() - started)
-            self.sleep(self.poll_seconds)
+            time.sleep(self.poll_seconds)
 
     def cancel(self, job_id: str) -> str:
         import openai

@@ -109,8 +109,7 @@ def _write_meta(folder: Path, version: str, dataset: Dataset, outcome: JobOutcom
 
 def run_provider_tuning(engine: Engine, settings: Settings, load: ThreadLoad, chat: Chat,
                         served: Callable[[], Completer | None], triggered_by: str = "cli", force: bool = False,
-                        consent: bool = False, on_event: EventFn | None = None, api: FineTuning | None = None
-                        ) -> RunReport:
+                        consent: bool = False, on_event: EventFn | None = None) -> RunReport:
     """Train at CITEBOT_TUNE_PROVIDER, evaluate, and promote or keep; `served()` gives the model being served
     when a tuned one is (local adapter or provider model), for the comparison."""
     provider = settings.tune_provider
@@ -121,7 +120,7 @@ def run_provider_tuning(engine: Engine, settings: Settings, load: ThreadLoad, ch
     if not (consent or settings.tune_provider_consent):
         raise consent_error(provider)
     guess = estimate(dataset, settings.tuning)
-    api = api or FineTuning(client(settings.answering), settings.tune_provider_poll_seconds)
+    api = FineTuning(client(settings.answering), settings.tune_provider_poll_seconds)
     row = _attach_or_start(engine, settings, api, dataset, load, triggered_by, guess)
     try:
         outcome = api.follow(row.provider_job_id, on_event)
@@ -158,7 +157,7 @@ def run_provider_tuning(engine: Engine, settings: Settings, load: ThreadLoad, ch
                      evaluation)
 
 
-def cancel_run(engine: Engine, settings: Settings, version: str, api: FineTuning | None = None) -> str:
+def cancel_run(engine: Engine, settings: Settings, version: str) -> str:
     """Cancel a provider run's job and delete its files; the run is recorded as cancelled."""
     row = registry.get_run(engine, version)
     if row.provider == "local":
@@ -166,7 +165,7 @@ def cancel_run(engine: Engine, settings: Settings, version: str, api: FineTuning
                            "local run resumes from its checkpoint.")
     if not row.provider_job_id or row.status not in ("running", "failed"):
         raise CitebotError(f"Run {version} has no job to cancel (status {row.status}).")
-    api = api or FineTuning(client(settings.answering), settings.tune_provider_poll_seconds)
+    api = FineTuning(client(settings.answering), settings.tune_provider_poll_seconds)
     status = api.cancel(row.provider_job_id)
     left = api.delete_files(json.loads(row.provider_files_json or "[]"))
     registry.finish_run(engine, version, status="cancelled", provider_files_json=left,
