@@ -215,7 +215,8 @@ def run(
     if dry_run:
         report = _provider_dry_run(settings, threads, out)
     else:
-        with _training_bar(quiet or as_json) as progress, _provider_bar(quiet or as_json) as on_event:
+        local, quiet = settings.tune_provider == "local", quiet or as_json
+        with _training_bar(quiet or not local) as progress, _provider_bar(quiet or local) as on_event:
             report = tune(settings, engine, threads, "cli", force, max_minutes, yes, progress, on_event)
     if as_json:
         print_json(asdict(report))

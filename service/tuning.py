@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 
 from core.settings import Settings
 from service.escalation import ServedEscalation, provider_chat
+from tuning import registry
 from tuning.provider import EventFn
 from tuning.run import RunReport, run_tuning
 from tuning.threads import ThreadLoad
@@ -14,9 +15,9 @@ from tuning.train import ProgressFn
 
 
 def served_tuned_model(settings: Settings, engine: Engine) -> ServedEscalation | None:
-    """The model being served when a tuned one is (local adapter or provider model), for comparisons."""
-    escalation = ServedEscalation(settings, engine)
-    return escalation if escalation.version else None
+    """The model being served when a tuned one is (local adapter or provider model), for comparisons;
+    None (and nothing loaded) when the base model is served."""
+    return ServedEscalation(settings, engine) if registry.serving(engine) is not None else None
 
 
 def tune(settings: Settings, engine: Engine, threads: ThreadLoad, triggered_by: str, force: bool = False,
