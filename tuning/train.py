@@ -116,8 +116,9 @@ def _seconds_per_token(model, encoded: list[tuple[list[int], list[int]]], cfg: T
 
 def budget_plan(lengths: list[int], cfg: TrainConfig, seconds_per_token: float) -> dict:
     """Epochs and examples that fit the budget, so the learning-rate schedule runs to its end instead of
-    being cut at full rate (an adapter stopped mid-schedule invents facts). Epochs go first, then examples
-    (a fixed shuffle's prefix), never below one epoch over a quarter of the data."""
+    being cut at full rate. Epochs go first, then examples (a fixed shuffle's prefix), never below one
+    epoch over a quarter of the data. A plan that fits is not enough by itself: on 2 cores, 8 minutes
+    give an adapter that still invents group handles (README, "Numbers")."""
     affordable = cfg.max_minutes * 60 * BUDGET_SHARE / seconds_per_token  # tokens we can push through
     per_epoch = sum(lengths)
     epochs = max(1, min(cfg.epochs, int(affordable // max(1, per_epoch))))
