@@ -75,8 +75,9 @@ def build_app(settings: Settings, answerer: AnswerService | None = None, process
             return BoltResponse(status=200, body="")
         return next()
 
-    assistant.register(app, services)  # before the message listener: assistant threads are its own
-    home.register(app, services)
+    covered = assistant.Coverage(services)  # what the index covers, read once for prompts and App Home
+    assistant.register(app, services, covered)  # before the message listener: assistant threads are its own
+    home.register(app, services, covered)
     answers.register(app, services)
     commands.register(app, services)
     actions.register(app, services)

@@ -19,7 +19,7 @@ import time
 from answering.result import AnswerResult
 from bot.answers import answer_in_thread
 from bot.blocks import stream_end_blocks
-from bot.formatting import prompt_text, stream_markdown
+from bot.formatting import prompt_text, stream_units
 from bot.services import Services
 from indexing.store import coverage
 
@@ -29,23 +29,6 @@ GREETING = ("Hi! I answer from the team's docs and threads, with numbered source
 STATUS = "is looking through the docs…"
 MAX_PROMPTS = 4  # Slack shows up to four suggested prompts
 COVERAGE_SECONDS = 300.0  # how long what the index covers is reused between threads
-
-
-def units(markdown: str) -> list[str]:
-    """The answer's whole units (paragraphs, lists, code blocks), each sent as one stream chunk; a code
-    fence is never split, so a block arrives whole."""
-    pieces, current, fenced = [], [], False
-    for line in markdown.split("\n"):
-        if line.strip().startswith("```"):
-            fenced = not fenced
-        if not line.strip() and not fenced and current:
-            pieces.append("\n".join(current))
-            current = []
-            continue
-        current.append(line)
-    if current:
-        pieces.append("\n".join(current))
-    return [piece for piece in pieces if piece.strip()]
 
 
 class Coverage:
@@ -93,19 +76,18 @@ class AssistantThread:
         try:
             stream = client.chat_stream(channel=channel, thread_ts=thread_ts, recipient_user_id=user,
                                         recipient_team_id=workspace, buffer_size=1)  # each unit goes out at once
-            for unit in units(result.answer):
-                stream.append(markdown_text=stream_markdown(unit) + "\n\n")
+            for unit in stream_units(result.answer):
+                stream.append(markdown_text=unit + "\n\n")
             stream.stop(blocks=stream_end_blocks(result))
         except SlackApiError as exc:  # rate-limited or not allowed here: one ordinary message instead
             log.warning("streaming the answer failed (%s); posting it whole", exc.response.get("error"))
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
 
 
-def register(app, services: Services) -> None:
+def register(app, services: Services, covered: Coverage) -> None:
     from slack_bolt import Assistant
 
     assistant = Assistant()
-    covered = Coverage(services)
     titled: dict[tuple[str, str], None] = {}  # threads already titled by their first question
 
     @assistant.thread_started

@@ -28,15 +28,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def stream_markdown(markdown: str) -> str:
-    """Markdown for a streamed message (Slack renders it as Markdown): outside code, links keep only their
-    text; `&`, `<` and `>` are escaped everywhere, so nothing indexed becomes a live mention or a link."""
-    out, fenced = [], False
-    for line in markdown.split("\n"):
-        if line.strip().startswith("```"):
-            fenced = not fenced
-        out.append(escape(line if fenced else _LINK.sub(lambda m: m.group(1), line)))
-    return "\n".join(out)
+def stream_units(markdown: str) -> list[str]:
+    """The text as Markdown blocks for a streamed message (Slack renders it as Markdown), one per block so
+    a list or a code block arrives whole. Outside code, links keep only their text; `&`, `<` and `>` are
+    escaped everywhere, so nothing indexed becomes a live mention or a link."""
+    return [escape(b.markdown() if b.kind == "code" else _LINK.sub(lambda m: m.group(1), b.markdown()))
+            for b in parse_blocks(markdown)]
 
 
 def prompt_text(text: str) -> str:

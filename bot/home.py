@@ -45,8 +45,7 @@ def home_view(covered: dict[str, dict], runs: dict, recent: list) -> dict:
     return {"type": "home", "blocks": blocks}
 
 
-def register(app, services: Services) -> None:
-    covered = Coverage(services)
+def register(app, services: Services, covered: Coverage) -> None:
 
     @app.event("app_home_opened")
     def opened(event, client):

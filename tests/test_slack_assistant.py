@@ -9,7 +9,8 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from audit.log import record_index_run
-from bot.assistant import suggested_prompts, units
+from bot.assistant import suggested_prompts
+from bot.formatting import stream_units
 from bot.home import home_view
 from indexing.pipeline import index_source
 from indexing.sources.config import find_source
@@ -105,7 +106,7 @@ def test_app_home_shows_coverage_how_to_ask_and_the_persons_recent_questions(bot
 
 def test_units_keep_code_blocks_whole_and_prompts_take_every_source_in_turn():
     text = "Intro line.\n\n```sh\nmake install\n\nmake test\n```\n\n1. one\n2. two"
-    assert units(text) == ["Intro line.", "```sh\nmake install\n\nmake test\n```", "1. one\n2. two"]
+    assert stream_units(text) == ["Intro line.", "```sh\nmake install\n\nmake test\n```", "1. one\n2. two"]
     covered = {"a": {"documents": 3, "titles": ["A1", "A2", "A3"]}, "b": {"documents": 1, "titles": ["B1"]}}
     assert [p["title"] for p in suggested_prompts(covered)] == ["A1", "B1", "A2", "A3"]
 

@@ -25,7 +25,7 @@ from tuning import registry
 from tuning.dataset import Dataset
 from tuning.evaluate import Behaviour, Completer, behaviour, behaviour_decision, replies_of
 from tuning.provider import Estimate, EventFn, FineTuning, JobOutcome, client, estimate, write_files
-from tuning.run import ADAPTER_META, RunReport, known_handles, make_dataset, new_version, newest_thread, nothing_new
+from tuning.run import RunReport, known_handles, make_dataset, new_version, newest_thread, nothing_new, write_meta
 from tuning.threads import ThreadLoad
 
 Chat = Callable[[str], Completer]  # model id → something that writes replies with it
@@ -96,17 +96,6 @@ def _evaluation_json(results: dict[str, Behaviour], outcome: JobOutcome) -> dict
                    "behaviour": asdict(result)} for name, result in results.items()}
 
 
-def _write_meta(folder: Path, version: str, dataset: Dataset, outcome: JobOutcome, evaluation: dict) -> None:
-    """What the serving side needs beside the model id, where local adapters keep theirs: the team's words
-    and groups, which the escalation guard lets the tuned model use."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / ADAPTER_META).write_text(json.dumps({
-        "version": version, "provider_model": outcome.model, "job_id": outcome.job_id,
-        "dataset_hash": dataset.stats.dataset_hash, "train_examples": dataset.stats.train,
-        "heldout_examples": dataset.stats.heldout, "evaluation": evaluation, "groups": sorted(dataset.stats.groups),
-        "vocabulary": dataset.vocabulary}, indent=2))
-
-
 def run_provider_tuning(engine: Engine, settings: Settings, load: ThreadLoad, chat: Chat,
                         served: Callable[[], Completer | None], triggered_by: str = "cli", force: bool = False,
                         consent: bool = False, on_event: EventFn | None = None) -> RunReport:
@@ -148,7 +137,8 @@ def run_provider_tuning(engine: Engine, settings: Settings, load: ThreadLoad, ch
         raise
     promote, decision = behaviour_decision(results["tuned"], results.get("incumbent", results["base"]))
     evaluation = _evaluation_json(results, outcome)
-    _write_meta(settings.adapters_dir / row.version, row.version, dataset, outcome, evaluation)
+    write_meta(settings.adapters_dir / row.version, row.version, dataset, evaluation, provider_model=outcome.model,
+               job_id=outcome.job_id)
     registry.finish_run(engine, row.version, status="kept", decision=decision, evaluation_json=evaluation,
                         tuned_loss=outcome.valid_loss)
     if promote:

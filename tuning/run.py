@@ -21,7 +21,7 @@ from tuning.base_model import BASE_MODEL_ID
 from tuning.dataset import Dataset, build_dataset
 from tuning.evaluate import Evaluation, evaluate, promotion_decision
 from tuning.threads import ThreadLoad, from_audit, from_export, from_slack_api
-from tuning.train import CHECKPOINT, ProgressFn, TrainConfig, TrainResult, adapter_bytes, train_adapter
+from tuning.train import CHECKPOINT, ProgressFn, TrainConfig, adapter_bytes, train_adapter
 
 ADAPTER_META = "citebot.json"
 
@@ -161,7 +161,8 @@ def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_b
         raise
     promote, decision = promotion_decision(results["tuned"], results.get("incumbent", results["base"]))
     evaluation = {name: result.to_json() for name, result in results.items()}
-    _write_meta(out, version, dataset, trained, cfg, evaluation)
+    write_meta(out, version, dataset, evaluation, base_model=BASE_MODEL_ID, config=asdict(cfg),
+               training={k: v for k, v in asdict(trained).items() if k != "losses"})
     registry.finish_run(engine, version, status="kept", decision=decision, losses_json=trained.losses,
                         base_loss=results["base"].loss, tuned_loss=results["tuned"].loss,
                         evaluation_json=evaluation, adapter_path=str(out), adapter_bytes=adapter_bytes(out),
@@ -172,13 +173,14 @@ def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_b
                      asdict(trained), evaluation)
 
 
-def _write_meta(out: Path, version: str, dataset: Dataset, trained: TrainResult, cfg: TrainConfig,
-                evaluation: dict) -> None:
-    """Everything needed to trust and reproduce the adapter, next to its weights."""
-    (out / ADAPTER_META).write_text(json.dumps({
-        "version": version, "base_model": BASE_MODEL_ID, "dataset_hash": dataset.stats.dataset_hash,
+def write_meta(folder: Path, version: str, dataset: Dataset, evaluation: dict, **about) -> None:
+    """Everything needed to trust and reproduce a tuned model, next to its weights (or, for a provider
+    model, where an adapter's would be): what it was trained on, how it scored, and the team's groups and
+    words, which the escalation guard lets it use; `about` adds what is particular to the kind of run."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / ADAPTER_META).write_text(json.dumps({
+        "version": version, **about, "dataset_hash": dataset.stats.dataset_hash,
         "train_examples": dataset.stats.train, "heldout_examples": dataset.stats.heldout,
-        "config": asdict(cfg), "training": {k: v for k, v in asdict(trained).items() if k != "losses"},
         "evaluation": evaluation, "groups": sorted(dataset.stats.groups), "vocabulary": dataset.vocabulary,
     }, indent=2))
 
