@@ -23,6 +23,14 @@ _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
 _CODE_SPAN = re.compile(r"(`+)(.+?)\1")
 
 
+def link_text(text: str) -> str:
+    """Markdown links and images as their text alone, nested ones too (`[![logo](a.png)](b)` → `logo`):
+    innermost first, until none is left."""
+    while (unlinked := _LINK.sub(lambda m: m.group(1), text)) != text:
+        text = unlinked
+    return text
+
+
 def escape(text: str) -> str:
     """Slack mrkdwn control characters; anything else is shown as typed."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -32,14 +40,14 @@ def stream_units(markdown: str) -> list[str]:
     """The text as Markdown blocks for a streamed message (Slack renders it as Markdown), one per block so
     a list or a code block arrives whole. Outside code, links keep only their text; `&`, `<` and `>` are
     escaped everywhere, so nothing indexed becomes a live mention or a link."""
-    return [escape(b.markdown() if b.kind == "code" else _LINK.sub(lambda m: m.group(1), b.markdown()))
+    return [escape(b.markdown() if b.kind == "code" else link_text(b.markdown()))
             for b in parse_blocks(markdown)]
 
 
 def prompt_text(text: str) -> str:
     """Text that a person's Slack client sends as their own message (a suggested prompt): no link, no
     mention, no markup at all."""
-    return " ".join(re.sub(r"[<>\[\]()@!*_`|]", " ", _LINK.sub(lambda m: m.group(1), text)).split())
+    return " ".join(re.sub(r"[<>\[\]()@!*_`|]", " ", link_text(text)).split())
 
 
 def inline(text: str) -> str:
@@ -55,7 +63,7 @@ def inline(text: str) -> str:
 
 
 def _inline_text(text: str) -> str:
-    text = _LINK.sub(lambda m: m.group(1), text)
+    text = link_text(text)
     text = _ITALIC.sub(lambda m: f"_{m.group(1)}_", text)
     text = _BOLD.sub(lambda m: f"*{m.group(2)}*", text)
     return escape(_ESCAPED.sub(r"\1", text))

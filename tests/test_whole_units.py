@@ -137,3 +137,12 @@ def test_code_kept_judges_only_blocks_the_answer_quotes():
     flattened = "Long form: - Home: index.md [1]"
     assert code_pairs(_quoting(flattened, body)) == [False]
     assert code_pairs(_quoting("Nothing of the code here. [1]", body)) == []
+
+
+@pytest.mark.parametrize("nested", ["[![logo](https://evil.example/a.png)](https://evil.example)",
+                                    "[[docs](https://evil.example)](https://evil.example)"])
+def test_a_link_wrapped_around_an_image_or_link_keeps_only_its_text(nested):
+    from bot.formatting import stream_units
+
+    for text in (to_mrkdwn(f"See {nested} now."), *stream_units(f"See {nested} now.")):
+        assert "evil.example" not in text and "](" not in text, text
