@@ -78,8 +78,17 @@ def topic_gap(question: str, passages: list[Passage], pivot: float = TOPIC_PIVOT
     words = unmentioned(question, passages)
     if surprise(words, pivot) < min_surprise:
         return []
-    vocabulary = sorted({w for p in passages for w in content_words(p.text) if len(w) > 2 and not w.isdigit()})
-    nearest = similarities(embed_texts(words, cache=True),
-                           embed_texts(vocabulary[:MAX_VOCABULARY], cache=True)).max(axis=1)
+    nearest = similarities(embed_texts(words, cache=True), embed_texts(_vocabulary(passages), cache=True)).max(axis=1)
     words = [w for w, near in zip(words, nearest) if near < SYNONYM]
     return words if surprise(words, pivot) >= min_surprise else []
+
+
+def _vocabulary(passages: list[Passage]) -> list[str]:
+    """The passages' words, best-ranked passage first, at most MAX_VOCABULARY: the passages most likely to
+    answer are the ones whose wording must be checked, whatever letter their words start with."""
+    seen: dict[str, None] = {}
+    for passage in passages:
+        for word in sorted(content_words(passage.text)):
+            if len(word) > 2 and not word.isdigit():
+                seen.setdefault(word, None)
+    return list(seen)[:MAX_VOCABULARY]
