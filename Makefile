@@ -26,6 +26,6 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check --select F,I .
 
 # Build deploy/Dockerfile with podman on a debootstrapped Debian bookworm and run `citebot demo` and
-# `citebot serve --http` (+ /healthz, SIGTERM) inside it; prints build time and image size (README, "Deploy").
+# `citebot serve --http` (+ /healthz, SIGTERM) inside it; prints build time and image size (README, "Scaling out").
 image-test: $(STAMP)
 	scripts/image_test.sh

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.slack_http import start_bot, wait_answers
+from benchmarks.slack_http import mention, start_bot, wait_answers
 from core.settings import Settings
 from emulator.slack import SlackEmulator
 from indexing.pipeline import index_source
@@ -71,7 +71,6 @@ def leaks(calls: list, allowed_users: set[str]) -> list[str]:
         if call.method.startswith(("conversations.", "auth.", "users.")):
             continue  # reads: the bot sends nothing anyone sees
         text = json.dumps(call.params, ensure_ascii=False)
-        text = text.encode().decode("unicode_escape", errors="ignore") if "\\u" in text else text
         for target in _LIVE.findall(text):
             if target.lstrip("@").split("|")[0] not in allowed_users:
                 found.append(f"{call.method}: <{target}>")
@@ -98,7 +97,7 @@ def main() -> None:
             answered = 0
             for i, question in enumerate(questions):
                 before = len(slack.calls)
-                ts, *_ = _mention(slack, url, question)
+                ts, *_ = mention(slack, url, question)
                 reply = wait_answers(slack, [(ts,)])[0][0]
                 thread = slack._new_ts()
                 slack.start_assistant_thread(url, ASKER, thread)
@@ -118,12 +117,6 @@ def main() -> None:
     print(json.dumps({"documents": len(questions), "answered_with_the_fact": answered,
                       "documents_with_a_leak": len(leaking), "app_home_and_prompts_leaks": shared,
                       "leaks": {f"doc{i:02d}": per_document[i] for i in leaking}}, indent=1))
-
-
-def _mention(slack, url, question):
-    from benchmarks.slack_http import mention
-
-    return mention(slack, url, question)
 
 
 def _wait_stream(slack, thread: str, timeout: float = 120) -> None:

@@ -2,7 +2,7 @@
 # `make image-test`: build deploy/Dockerfile with podman and run it: `citebot demo`, then `citebot serve
 # --http` answering /healthz, then SIGTERM. No registry for base images is reachable on our machines, so
 # the base is Debian bookworm (Python 3.11) made with debootstrap and `podman import`ed once; the CPU torch
-# wheel pip finds here is copied into the build context. Prints the build time and the image size.
+# wheel pip finds here is put into the build context (deploy/wheels). Prints the build time and the image size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=localhost/citebot-base:bookworm
@@ -61,4 +61,5 @@ say "/healthz: $health"
 podman stop -t 40 "$name" >/dev/null
 status=$(podman inspect --format '{{.State.ExitCode}}' "$name")
 say "stopped with SIGTERM, exit status $status"
+[ "$status" -eq 0 ] || { podman logs "$name" >&2; say "the server did not stop cleanly"; exit 1; }
 printf '{"image": "%s", "build_seconds": %d, "image_bytes": %d, "healthz": %s}\n' "$IMAGE" "$built" "$size" "$health"
