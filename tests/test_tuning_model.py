@@ -24,7 +24,7 @@ from tuning.evaluate import Behaviour, Evaluation, invented_facts, promotion_dec
 from tuning.run import collect_threads, run_tuning
 from tuning.serving import EscalationModel
 from tuning.threads import from_export
-from tuning.train import TrainConfig, budget_plan, encode, train_adapter
+from tuning.train import Check, TrainConfig, budget_plan, encode, train_adapter
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +73,27 @@ def test_a_budget_too_small_for_any_plan_still_stops_with_a_usable_adapter(examp
     assert (result.plan["epochs"], result.plan["examples"]) == (1, 10), "shaped down to its floor first"
     assert result.stopped_by_budget and result.steps < result.total_steps == 5
     assert (tmp_path / "a" / "adapter_config.json").exists()
+
+
+def test_behaviour_checks_keep_the_best_passing_step_and_stop_once_behaviour_regresses(examples, tmp_path):
+    from peft import get_peft_model_state_dict
+
+    cfg = TrainConfig(batch_size=2, grad_accum=1, epochs=1, max_tokens=160)  # 8 steps: checks at 2, 4, 6, 8
+    seen, kept = [], {}
+
+    def checker(model, tokenizer, step):  # passes up to step 4 (better each time), regresses at step 6
+        seen.append(step)
+        if step == 4:
+            kept.update({k: v.clone() for k, v in get_peft_model_state_dict(model).items()})
+        return Check(step, passed=0 < step <= 4, score=float(step))
+
+    result = train_adapter(examples[:16], tmp_path / "a", Settings().model_cache_dir, cfg, "h", checker=checker)
+    assert seen == [0, 2, 4, 6], "the base model first, then every quarter, stopping at the regression"
+    assert result.steps == 6 and result.selected_step == 4
+    assert [c["passed"] for c in result.checks] == [False, True, True, False]
+    saved = load_file(tmp_path / "a" / "adapter_model.safetensors")
+    assert kept and all(torch.allclose(saved[k].float(), v.float()) for k, v in kept.items()), \
+        "the adapter on disk holds step 4's weights, not the last step's"
 
 
 def _evaluation(loss, **behaviour):

@@ -22,7 +22,7 @@ from core.vectors import cosine
 from tuning.dataset import Example
 from tuning.generation import generate_text
 from tuning.prompt import REPLY_TOKENS, asks_for_details, escalates, escalation_messages, handles
-from tuning.train import collate, encode
+from tuning.train import Check, collate, encode
 
 MAX_REPLY_CHARS = 500
 MAX_REPLY_SENTENCES = 5
@@ -185,3 +185,21 @@ def behaviour_decision(candidate: Behaviour, incumbent: Behaviour) -> tuple[bool
     if regressed:
         return False, regressed
     return True, f"tone {incumbent.tone:.3f} -> {candidate.tone:.3f}, no behaviour check regressed"
+
+
+CHECK_SAMPLES = 8  # threads per behaviour check during training (~30 s of generation on 2 cores)
+
+
+def behaviour_checker(examples: list[Example], known_handles: set[str], samples: int = CHECK_SAMPLES):
+    """A `tuning.train.Checker` on the first `samples` examples: step 0 (the base model) sets the bar; a
+    later step passes when no behaviour check regressed from it beyond noise, and scores by tone."""
+    picked, base = examples[:samples], []
+
+    def check(model, tokenizer, step: int) -> Check:
+        found = behaviour(picked, replies_of(_LocalModel(model, tokenizer), picked), known_handles)
+        if not base:
+            base.append(found)
+        regressed = _regression(found, base[0]) if step else "base model"
+        return Check(step, regressed is None, found.tone, {**asdict(found), "regressed": regressed})
+
+    return check

@@ -19,7 +19,7 @@ from core.settings import Settings, TuningSettings
 from tuning import registry
 from tuning.base_model import BASE_MODEL_ID
 from tuning.dataset import Dataset, build_dataset
-from tuning.evaluate import Evaluation, evaluate, promotion_decision
+from tuning.evaluate import Evaluation, behaviour_checker, evaluate, promotion_decision
 from tuning.threads import ThreadLoad, from_audit, from_export, from_slack_api
 from tuning.train import CHECKPOINT, ProgressFn, TrainConfig, adapter_bytes, train_adapter
 
@@ -152,8 +152,12 @@ def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_b
     out = adapters / version
     out.mkdir(parents=True, exist_ok=True)
     try:
+        # A budgeted run is checked for behaviour as it trains (held-out threads the final evaluation
+        # does not use, then training threads), so the adapter kept is one that does not invent handles.
+        checker = (behaviour_checker(dataset.heldout[settings.tune_eval_samples:] + dataset.train[::-1],
+                                     known_handles(dataset)) if max_minutes else None)
         trained = train_adapter(dataset.train, out, settings.model_cache_dir, cfg, dataset.stats.dataset_hash,
-                                progress=progress)
+                                progress=progress, checker=checker)
         incumbent = registry.active_adapter(engine)
         results = evaluate_adapter(out, dataset, settings, incumbent)
     except BaseException as exc:  # KeyboardInterrupt too: the row must not stay "running" forever

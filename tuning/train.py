@@ -24,8 +24,22 @@ from tuning.dataset import Example
 TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
 BUDGET_SHARE = 0.85  # of --max-minutes planned for training steps; the rest absorbs timing noise and saving
 BUDGET_MAX_TOKENS = 224  # contexts under a budget: the end of the thread and the whole reply
+CHECKS = 4  # behaviour checks spread over a budgeted run, besides the one before the first step
 CHECKPOINT = "checkpoint"
 ProgressFn = Callable[[int, int, float, float], None]  # (step, total steps, loss, eta seconds)
+
+
+@dataclass
+class Check:
+    """The adapter's behaviour at one step of training, judged by a `Checker`."""
+
+    step: int
+    passed: bool  # no behaviour check regressed from the base model's
+    score: float  # what ranks passing checkpoints (the tone metric)
+    detail: dict = field(default_factory=dict)
+
+
+Checker = Callable[[object, object, int], Check]  # (model, tokenizer, step) -> Check; step 0 is the base model
 
 
 @dataclass
@@ -56,6 +70,8 @@ class TrainResult:
     resumed_from: int = 0
     device: str = "cpu"
     plan: dict = field(default_factory=dict)  # how a --max-minutes budget shaped the run (empty: no budget)
+    checks: list[dict] = field(default_factory=list)  # behaviour checks during the run (with a checker)
+    selected_step: int | None = None  # the checked step whose weights were kept, when not the last one
 
 
 def encode(example: Example, tokenizer, max_tokens: int) -> tuple[list[int], list[int]]:
@@ -163,11 +179,28 @@ def adapter_bytes(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.glob("adapter_model.*"))
 
 
-def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: TrainConfig, dataset_hash: str,
-                  progress: ProgressFn | None = None, resume: bool = True) -> TrainResult:
-    """Train a LoRA adapter into `out_dir`; resumes from `out_dir/checkpoint` when one is there."""
+def _check(checker: Checker, model, tokenizer, step: int) -> Check:
     import torch
-    from peft import set_peft_model_state_dict
+
+    model.eval()
+    with torch.no_grad():
+        result = checker(model, tokenizer, step)
+    model.train()
+    return result
+
+
+def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: TrainConfig, dataset_hash: str,
+                  progress: ProgressFn | None = None, resume: bool = True,
+                  checker: Checker | None = None) -> TrainResult:
+    """Train a LoRA adapter into `out_dir`; resumes from `out_dir/checkpoint` when one is there.
+
+    With a `checker`, the base model is checked first and the adapter CHECKS times along the way (the
+    budget plan leaves time for them): the weights kept are those of the best checked step whose
+    behaviour did not regress, and training stops early once a check regresses after one that passed.
+    A short run learns the team's wording before it learns which group handles exist, and keeps
+    inventing handles until much later; a loss curve does not show that, the checks do."""
+    import torch
+    from peft import get_peft_model_state_dict, set_peft_model_state_dict
     from safetensors.torch import load_file
 
     from tuning.base_model import default_device, fresh_base_model
@@ -184,12 +217,21 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
     if state is not None and state["dataset_hash"] != dataset_hash:
         raise CitebotError(f"The checkpoint in {checkpoint} was made from another dataset; delete it "
                            "or train without resuming (--no-resume).")
+    checks: list[Check] = []
+    if checker is not None:
+        check_started = time.perf_counter()
+        with model.disable_adapter():
+            checks.append(_check(checker, model, tokenizer, 0))
+        check_seconds = time.perf_counter() - check_started
     plan: dict = (state or {}).get("plan") or {}
     if cfg.max_minutes and not plan:  # shape the run to the budget: shorter contexts, then fewer epochs/examples
         cfg = replace(cfg, max_tokens=min(cfg.max_tokens, BUDGET_MAX_TOKENS))
         encoded = [encode(e, tokenizer, cfg.max_tokens) for e in train]
-        plan = budget_plan([len(ids) for ids, _ in encoded], cfg,
+        reserved = CHECKS * check_seconds / 60 if checker is not None else 0.0  # minutes the checks will take
+        plan = budget_plan([len(ids) for ids, _ in encoded],
+                           replace(cfg, max_minutes=max(cfg.max_minutes / 4, cfg.max_minutes - reserved)),
                            _seconds_per_token(model, encoded, cfg, tokenizer.eos_token_id, device))
+        plan["budget_s"] = round(cfg.max_minutes * 60, 1)
     if plan:
         cfg = replace(cfg, epochs=plan["epochs"], max_tokens=plan["max_tokens"])
         train = [train[i] for i in sorted(_order(len(train), -1, cfg.seed)[: plan["examples"]])]
@@ -212,6 +254,9 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
     started = time.perf_counter()
     budget = cfg.max_minutes * 60 if cfg.max_minutes else None
     stopped = False
+    check_at = {max(1, round(total_steps * k / CHECKS)) for k in range(1, CHECKS + 1)} if checker else set()
+    best: Check | None = None
+    best_weights: dict | None = None
     while step < total_steps:
         running = 0.0
         for micro in batches[step * cfg.grad_accum: (step + 1) * cfg.grad_accum]:
@@ -229,16 +274,27 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
         elapsed = time.perf_counter() - started
         if progress:
             progress(step, total_steps, running, elapsed / (step - resumed_from) * (total_steps - step))
+        if step in check_at:
+            checks.append(_check(checker, model, tokenizer, step))
+            if checks[-1].passed and (best is None or checks[-1].score > best.score):
+                best = checks[-1]
+                best_weights = {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+            elif best is not None and not checks[-1].passed:
+                break  # behaviour regressed after a checkpoint that passed: stop, keep that one
         if step % cfg.checkpoint_every == 0 and step < total_steps:
             _save_checkpoint(model, optimizer, scheduler, step, losses, tokens, checkpoint, dataset_hash, plan)
         if budget is not None and elapsed > budget and step < total_steps:
             stopped = True
             break
     seconds = time.perf_counter() - started
+    selected = best.step if best is not None and best is not checks[-1] else None
+    if selected is not None:
+        set_peft_model_state_dict(model, best_weights)
     model.save_pretrained(out_dir)
     shutil.rmtree(checkpoint, ignore_errors=True)
     result = TrainResult(steps=step, total_steps=total_steps, examples=len(train), tokens=tokens, seconds=round(seconds, 1),
                          tokens_per_s=round((tokens - tokens_at_start) / seconds, 1) if seconds else 0.0, losses=losses,
-                         stopped_by_budget=stopped, resumed_from=resumed_from, device=device, plan=plan)
+                         stopped_by_budget=stopped, resumed_from=resumed_from, device=device, plan=plan,
+                         checks=[asdict(c) for c in checks], selected_step=selected)
     (out_dir / "training.json").write_text(json.dumps({"config": asdict(cfg), "result": asdict(result)}, indent=2))
     return result
