@@ -20,7 +20,7 @@ from tests.test_cli import run as run_cli
 from tuning import registry
 from tuning.base_model import load_tokenizer
 from tuning.dataset import build_dataset
-from tuning.evaluate import Behaviour, Evaluation, invented_facts, promotion_decision
+from tuning.evaluate import Behaviour, Evaluation, behaviour_checker, invented_facts, promotion_decision
 from tuning.run import collect_threads, run_tuning
 from tuning.serving import EscalationModel
 from tuning.threads import from_export
@@ -94,6 +94,22 @@ def test_behaviour_checks_keep_the_best_passing_step_and_stop_once_behaviour_reg
     saved = load_file(tmp_path / "a" / "adapter_model.safetensors")
     assert kept and all(torch.allclose(saved[k].float(), v.float()) for k, v in kept.items()), \
         "the adapter on disk holds step 4's weights, not the last step's"
+
+
+def test_the_behaviour_checker_measures_the_base_model_first_and_passes_what_does_not_regress(examples):
+    from tuning.base_model import fresh_base_model
+
+    model, tokenizer = fresh_base_model(Settings().model_cache_dir)
+    check = behaviour_checker(examples, {"@platform-oncall"}, samples=2)
+    base = check(model, tokenizer, 0)
+    assert not base.passed and base.detail["regressed"] == "base model" and base.detail["samples"] == 2
+    same = check(model, tokenizer, 5)  # greedy decoding: the same model writes the same replies
+    assert same.passed and same.score == base.score
+    with torch.no_grad():  # a broken model (every token equally likely) writes nothing useful: it regresses
+        model.get_output_embeddings().weight.zero_()
+        model.get_output_embeddings().weight[:, tokenizer.eos_token_id] = 1.0
+    broken = check(model, tokenizer, 10)
+    assert not broken.passed and "regressed" in broken.detail["regressed"]
 
 
 def _evaluation(loss, **behaviour):
