@@ -58,9 +58,10 @@ def main() -> None:
     if args.random_weights:
         from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-        def random_model(_cache, device="cpu"):
+        def random_model(_cache, device="cpu", base="", dtype="auto"):
             torch.manual_seed(0)
-            model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(args.random_weights)).to(device)
+            model = AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(args.random_weights))
+            model = model.to(device, dtype=base_model.torch_dtype(device, dtype))
             return model, AutoTokenizer.from_pretrained(args.random_weights)
 
         base_model.fresh_base_model = random_model

@@ -221,6 +221,12 @@ class TuningSettings(BaseModel):
     tune_eval_samples: int = Field(20, ge=1, description="Held-out threads to generate replies for "
                                    "in the behaviour checks.")
     tune_scrub_names: bool = Field(True, description="Replace people's names and @mentions in training data.")
+    tune_base_model: str = Field("", description="Local folder of a transformers causal LM (and its tokenizer) "
+                                 "that local tuning trains on and the escalation model serves, e.g. a larger "
+                                 "SmolLM2 on a GPU machine; empty: the bundled SmolLM2-135M-Instruct.")
+    tune_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Weights' type for local training and evaluation: auto is bfloat16 on a GPU that "
+        "supports it, float32 on the CPU.")
     tune_provider: Literal["local", "openai"] = Field(
         "local", description="Where `citebot tune run` (and the /citebot tune run job) trains: local (LoRA on "
         "the small model) or openai (OpenAI's fine-tuning API, with OPENAI_API_KEY and OPENAI_BASE_URL).")

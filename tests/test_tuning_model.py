@@ -264,3 +264,39 @@ def test_cli_lists_runs_and_reports_unknown_versions(tuned, cli_env):
     write_export(generate(4), tiny)
     refused = run_cli(env, "tune", "run", "--export", str(tiny), "--force")
     assert refused.returncode == 2 and "training examples are needed" in refused.stderr
+
+
+def test_a_configured_base_model_trains_in_bfloat16_and_serves_only_its_own_adapters(tmp_path):
+    """CITEBOT_TUNE_BASE_MODEL (here a tiny random Llama beside the bundled tokenizer) and
+    CITEBOT_TUNE_DTYPE=bfloat16, which `auto` picks on a GPU; run on the CPU here."""
+    import math
+
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = load_tokenizer(Settings().model_cache_dir)
+    folder = tmp_path / "tiny-base"
+    torch.manual_seed(0)
+    LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+                                 num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                 max_position_embeddings=512, bos_token_id=tokenizer.bos_token_id,
+                                 eos_token_id=tokenizer.eos_token_id)).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    write_export(generate(40), tmp_path / "export")
+    settings = Settings(home=tmp_path / "home", tune_base_model=str(folder), tune_dtype="bfloat16", tune_epochs=1,
+                        tune_batch_size=8, tune_grad_accum=1, tune_max_tokens=160, tune_eval_samples=2,
+                        tune_min_examples=10, adapter_poll_seconds=0)
+    engine = get_engine(settings.resolved_database_url)
+    ensure_schema(engine)
+    report = run_tuning(engine, settings, collect_threads(engine, settings, [tmp_path / "export"]))
+    adapter = settings.adapters_dir / report.version
+    meta = json.loads((adapter / "citebot.json").read_text())
+    assert meta["base_model"] == "tiny-base" and meta["config"]["dtype"] == "bfloat16"
+    assert report.training["losses"] and all(math.isfinite(loss) for loss in report.training["losses"])
+    weights = load_file(adapter / "adapter_model.safetensors")
+    assert any(w.shape[-1] == 64 for w in weights.values()), "LoRA matrices of the configured model's width"
+    registry.promote(engine, report.version)
+    served = EscalationModel(settings, engine)
+    assert served.version == report.version and served.name == f"local:tiny-base+lora:{report.version}"
+    assert isinstance(served.complete([{"role": "user", "content": "hi"}], max_tokens=3), str)
+    bundled = EscalationModel(settings.model_copy(update={"tune_base_model": ""}), engine)
+    assert bundled.version is None, "an adapter of another base model is refused; the base model is served"

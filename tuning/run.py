@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 from core.errors import CitebotError
 from core.settings import Settings, TuningSettings
 from tuning import registry
-from tuning.base_model import BASE_MODEL_ID
+from tuning.base_model import base_model_id
 from tuning.dataset import Dataset, build_dataset
 from tuning.evaluate import Evaluation, behaviour_checker, evaluate, promotion_decision
 from tuning.threads import ThreadLoad, from_audit, from_export, from_slack_api
@@ -44,7 +44,8 @@ def train_config(settings: TuningSettings, max_minutes: float | None = None) -> 
     return TrainConfig(rank=settings.tune_rank, alpha=settings.tune_alpha, lr=settings.tune_lr,
                        epochs=settings.tune_epochs, batch_size=settings.tune_batch_size,
                        grad_accum=settings.tune_grad_accum, max_tokens=settings.tune_max_tokens,
-                       seed=settings.tune_seed, max_minutes=max_minutes)
+                       seed=settings.tune_seed, max_minutes=max_minutes, base_model=settings.tune_base_model,
+                       dtype=settings.tune_dtype)
 
 
 def collect_threads(engine: Engine, settings: Settings, exports: list[Path] | None = None,
@@ -93,7 +94,8 @@ def evaluate_adapter(adapter_dir: Path, dataset: Dataset, settings: Settings,
 
     from tuning.base_model import default_device, fresh_base_model
 
-    base, tokenizer = fresh_base_model(settings.model_cache_dir, default_device())
+    base, tokenizer = fresh_base_model(settings.model_cache_dir, default_device(), settings.tune_base_model,
+                                       settings.tune_dtype)
     model = PeftModel.from_pretrained(base, str(adapter_dir), adapter_name="candidate")
     handles, held, n = known_handles(dataset), dataset.heldout, settings.tune_eval_samples
     results = {"base": evaluate(model, tokenizer, held, handles, settings.tune_max_tokens, n, adapter=False)[0],
@@ -144,8 +146,8 @@ def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_b
     version = _resumable_version(engine, dataset.stats.dataset_hash, adapters)
     if version is None:
         version = new_version(engine, dataset)
-        registry.start_run(engine, version, triggered_by, dataset.stats.dataset_hash, BASE_MODEL_ID, asdict(cfg),
-                           dataset.stats.train, dataset.stats.heldout, newest_thread(load),
+        registry.start_run(engine, version, triggered_by, dataset.stats.dataset_hash, base_model_id(cfg.base_model),
+                           asdict(cfg), dataset.stats.train, dataset.stats.heldout, newest_thread(load),
                            threads=dataset.threads, users=dataset.users)
     else:
         registry.finish_run(engine, version, status="running", error=None)
@@ -165,7 +167,7 @@ def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_b
         raise
     promote, decision = promotion_decision(results["tuned"], results.get("incumbent", results["base"]))
     evaluation = {name: result.to_json() for name, result in results.items()}
-    write_meta(out, version, dataset, evaluation, base_model=BASE_MODEL_ID, config=asdict(cfg),
+    write_meta(out, version, dataset, evaluation, base_model=base_model_id(cfg.base_model), config=asdict(cfg),
                training={k: v for k, v in asdict(trained).items() if k != "losses"})
     registry.finish_run(engine, version, status="kept", decision=decision, losses_json=trained.losses,
                         base_loss=results["base"].loss, tuned_loss=results["tuned"].loss,

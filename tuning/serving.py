@@ -18,9 +18,10 @@ from contextlib import nullcontext
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.errors import CitebotError
 from core.settings import Settings
 from tuning import registry
-from tuning.base_model import BASE_MODEL_ID, fresh_base_model
+from tuning.base_model import base_model_id, fresh_base_model
 from tuning.generation import stream_text
 from tuning.run import adapter_meta
 
@@ -32,7 +33,8 @@ class EscalationModel:
 
     def __init__(self, settings: Settings, engine: Engine):
         self.settings, self.engine = settings, engine
-        self.base, self.tokenizer = fresh_base_model(settings.model_cache_dir)
+        self.base_id = base_model_id(settings.tune_base_model)
+        self.base, self.tokenizer = fresh_base_model(settings.model_cache_dir, base=settings.tune_base_model)
         self.model = self.base  # becomes a PeftModel with the first adapter
         self.version: str | None = None  # the adapter in use; None = the base model
         self._loaded: str | None = None  # the adapter whose weights are in memory
@@ -44,7 +46,7 @@ class EscalationModel:
 
     @property
     def name(self) -> str:
-        return f"local:{BASE_MODEL_ID}" + (f"+lora:{self.version}" if self.version else "")
+        return f"local:{self.base_id}" + (f"+lora:{self.version}" if self.version else "")
 
     def refresh(self, force: bool = False) -> bool:
         """Follow the registry; True when the served adapter changed."""
@@ -79,6 +81,10 @@ class EscalationModel:
         """
         from peft import PeftModel
 
+        trained_on = adapter_meta(active.path).get("base_model", self.base_id) if active else self.base_id
+        if trained_on != self.base_id:  # LoRA weights only fit the model they were trained on
+            raise CitebotError(f"adapter {active.version} was trained on {trained_on}, but this bot serves "
+                               f"{self.base_id} (CITEBOT_TUNE_BASE_MODEL)")
         if active is not None and active.version != self._loaded:
             if self.model is self.base:
                 self.model = PeftModel.from_pretrained(self.base, str(active.path), adapter_name=active.version)

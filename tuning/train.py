@@ -55,6 +55,8 @@ class TrainConfig:
     seed: int = 42
     max_minutes: float | None = None
     checkpoint_every: int = 10  # optimizer steps
+    base_model: str = ""  # CITEBOT_TUNE_BASE_MODEL: a local model folder; empty: the bundled model
+    dtype: str = "auto"  # CITEBOT_TUNE_DTYPE
 
 
 @dataclass
@@ -209,7 +211,7 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
         raise CitebotError("No training examples: nothing to train on.")
     device = default_device()
     torch.manual_seed(cfg.seed)
-    base, tokenizer = fresh_base_model(cache_dir, device)
+    base, tokenizer = fresh_base_model(cache_dir, device, cfg.base_model, cfg.dtype)
     model = add_lora(base, cfg)
     checkpoint = out_dir / CHECKPOINT
     state = torch.load(checkpoint / "state.pt", weights_only=False) if resume and (checkpoint / "state.pt").exists() \
