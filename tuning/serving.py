@@ -81,7 +81,8 @@ class EscalationModel:
         """
         from peft import PeftModel
 
-        trained_on = adapter_meta(active.path).get("base_model", self.base_id) if active else self.base_id
+        meta = adapter_meta(active.path) if active else {}
+        trained_on = meta.get("base_model", self.base_id)
         if trained_on != self.base_id:  # LoRA weights only fit the model they were trained on
             raise CitebotError(f"adapter {active.version} was trained on {trained_on}, but this bot serves "
                                f"{self.base_id} (CITEBOT_TUNE_BASE_MODEL)")
@@ -97,7 +98,7 @@ class EscalationModel:
         elif active is not None:
             self.model.set_adapter(active.version)
         self.version = active.version if active else None
-        self.meta = adapter_meta(active.path) if active else {}
+        self.meta = meta
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int = 90,
                usage: dict[str, int] | None = None) -> Iterator[str]:
