@@ -10,9 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime, timezone
 
-from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
-from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
-from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -240,13 +238,3 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-# Multi-workspace installs: the tables of slack_sdk's SQLAlchemy installation and OAuth-state stores,
-# declared with slack_sdk's own builders so the stores and our migration (0004) describe one schema.
-slack_metadata = MetaData()
-SQLAlchemyInstallationStore.build_installations_table(slack_metadata, "slack_installations")
-SQLAlchemyInstallationStore.build_bots_table(slack_metadata, "slack_bots")
-SQLAlchemyOAuthStateStore.build_oauth_states_table(slack_metadata, "slack_oauth_states")
-
-ALL_METADATA = [Base.metadata, slack_metadata]

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from core.models import ALL_METADATA
+from core.slack_tables import ALL_METADATA
 
 config = context.config
 target_metadata = ALL_METADATA

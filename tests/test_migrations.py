@@ -6,7 +6,7 @@ from alembic.runtime.migration import MigrationContext
 
 from core.db import get_engine, table_names
 from core.errors import CitebotError
-from core.models import ALL_METADATA
+from core.slack_tables import ALL_METADATA
 from migrations.schema import HEAD, current_revision, downgrade, ensure_schema, head_revision, upgrade
 
 
