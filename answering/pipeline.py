@@ -35,7 +35,7 @@ from answering.result import AnswerResult, Citation, Sentence
 from answering.router import RouteDecision, decide_route
 from answering.tracing import TracedSentence, trace
 from core.errors import CitebotError
-from core.settings import AnsweringSettings, RetrievalSettings, Settings
+from core.settings import AnsweringSettings, IndexSettings, RetrievalSettings
 from indexing.embedder import EMBED_MODEL_ID
 from indexing.retrieval import HybridRetriever, Passage
 
@@ -79,16 +79,17 @@ class Answerer(CustomQueryEngine):
     use: the tuned one polls the adapter registry, which the composition root knows how to reach.
     """
 
-    settings: Settings
+    index: IndexSettings
+    settings: AnsweringSettings
     retriever: HybridRetriever
     postprocessors: list[BaseNodePostprocessor] = Field(default_factory=list)
     _generator: Generator | None = PrivateAttr(default=None)
     _escalation: Any = PrivateAttr(default=None)
 
-    def __init__(self, settings: Settings, generator: Generator | None = None,
+    def __init__(self, index: IndexSettings, settings: AnsweringSettings, generator: Generator | None = None,
                  escalation: Generator | Callable[[], Generator] | None = None):
-        super().__init__(settings=settings, retriever=HybridRetriever(settings),
-                         postprocessors=load_postprocessors(settings.retrieval))
+        super().__init__(index=index, settings=settings, retriever=HybridRetriever(index),
+                         postprocessors=load_postprocessors(index))
         self._generator = generator
         self._escalation = escalation
 
@@ -119,7 +120,7 @@ class Answerer(CustomQueryEngine):
     @property
     def generator(self) -> Generator:
         if self._generator is None:
-            self._generator = make_generator(self.settings.answering, self.settings.model_cache_dir)
+            self._generator = make_generator(self.settings, self.index.model_cache_dir)
         return self._generator
 
     @property
@@ -148,12 +149,12 @@ class Answerer(CustomQueryEngine):
         overrides CITEBOT_ESCALATION_CONTACT (per-channel escalation groups).
         """
         contact = contact or self.settings.escalation_contact
-        question = validate_question(question, self.settings.answering)
+        question = validate_question(question, self.settings)
         started = time.perf_counter()
         query = f"{context}\n{question}" if context else question
-        passages = self._passages(query, self.settings.top_k, allowed)
+        passages = self._passages(query, self.index.top_k, allowed)
         retrieved = time.perf_counter()
-        decision = decide_route(question, passages, self.settings, query, self.retriever.routing())
+        decision = decide_route(question, passages, self.index, self.settings, query, self.retriever.routing())
         if unhappy and decision.route != "escalate":
             decision = RouteDecision("escalate", "the user was unhappy with an earlier answer in this thread",
                                      decision.scores, decision.thresholds)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from answering.questions import question_parts, topic_gap
-from core.settings import Settings
+from core.settings import AnsweringSettings, RetrievalSettings
 from indexing.calibration import relevance
 from indexing.retrieval import Passage
 
@@ -44,7 +44,7 @@ class Thresholds:
         return {"answer": self.answer, "abstain": self.abstain, "source": self.source}
 
 
-def thresholds(settings: Settings, routing: dict | None) -> Thresholds:
+def thresholds(settings: AnsweringSettings, routing: dict | None) -> Thresholds:
     """Explicit settings win, each on its own; then the index's own calibration; then the defaults."""
     explicit = {"answer_threshold", "abstain_threshold"} & settings.model_fields_set
     if routing is None and not explicit:
@@ -75,11 +75,11 @@ def person_or_action(question: str) -> str | None:
     return next((why for pattern, why in _PERSON_OR_ACTION if pattern.search(question)), None)
 
 
-def decide_route(question: str, passages: list[Passage], settings: Settings,
+def decide_route(question: str, passages: list[Passage], retrieval: RetrievalSettings, settings: AnsweringSettings,
                  query: str | None = None, routing: dict | None = None) -> RouteDecision:
     """`query` is what was searched (the question with its thread context), when it differs; `routing`
     is the index's own calibration (`HybridRetriever.routing()`)."""
-    scores = relevance(query or question, passages, settings.retrieval)
+    scores = relevance(query or question, passages, retrieval)
     best = max(scores, default=0.0)
     limits = thresholds(settings, routing)
     tag = f" ({limits.source} thresholds)"

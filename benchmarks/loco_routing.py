@@ -36,7 +36,7 @@ def _questions(set_file: Path, source) -> list[dict]:
     settings = scratch_settings(get_settings(), source)
     try:
         retriever = HybridRetriever(settings)
-        limit = thresholds(settings, retriever.routing()).answer
+        limit = thresholds(settings.answering, retriever.routing()).answer
         rows = []
         for item in load_set(set_file):
             if item.expect_route == "escalate":

@@ -87,7 +87,7 @@ def register(app, services: Services) -> None:
             confirm(client, body, str(exc))
             return
         cited = [p for p in row.passages if p.cited]
-        texts = chunk_texts(services.settings, [p.chunk_id for p in cited])
+        texts = chunk_texts(services.settings.index, [p.chunk_id for p in cited])
         quotes = [(n, p.title, p.url, texts.get(p.chunk_id, "(no longer in the index)"))
                   for n, p in enumerate(cited, 1)]
         channel, thread = _where(body)

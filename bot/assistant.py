@@ -41,7 +41,7 @@ class Coverage:
         with self._lock:
             if time.monotonic() - self._read > COVERAGE_SECONDS:
                 try:
-                    self._value = coverage(self.services.settings)
+                    self._value = coverage(self.services.settings.index)
                 except Exception:  # noqa: BLE001 - the index is being rebuilt: prompts are optional
                     log.warning("could not read what the index covers", exc_info=True)
                 self._read = time.monotonic()

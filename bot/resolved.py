@@ -39,7 +39,7 @@ def mark_resolved(services: Services, client, channel: str, ts: str, user: str) 
                           private=private, messages=messages, permalink=permalink)
     if doc is None:
         return None
-    index_source(DocumentsSource(RESOLVED_SOURCE, [doc]), services.settings)
+    index_source(DocumentsSource(RESOLVED_SOURCE, [doc]), services.settings.index)
     save_resolved_thread(services.answerer.engine, channel, thread_ts, permalink, user, private, messages)
     return permalink
 

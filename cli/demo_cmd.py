@@ -21,7 +21,7 @@ def demo() -> None:
     settings = get_settings()
     console.print(Rule("citebot demo"))
     console.print(f"Indexing the sample handbook ({HANDBOOK_DIR}) ...", highlight=False)
-    summary = index_with_progress(FileSource.adhoc([HANDBOOK_DIR]), settings, quiet=False)
+    summary = index_with_progress(FileSource.adhoc([HANDBOOK_DIR]), settings.index, quiet=False)
     console.print(f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
                   f"{summary.chunks_total} chunks in {summary.seconds:.1f} s", highlight=False)
     answerer = AnswerService(settings)

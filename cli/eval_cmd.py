@@ -49,12 +49,12 @@ def retrieval(
     settings = get_settings().model_copy(update=updates)
     params = AdaptParams(epochs=adapt_epochs) if adapt else None
     if as_json:
-        print_json(evaluate_retrieval(beir, settings, max_queries=max_queries, adapt=params))
+        print_json(evaluate_retrieval(beir, settings.index, max_queries=max_queries, adapt=params))
         return
     from rich.table import Table
 
     with stage_progress(16) as progress:
-        result = evaluate_retrieval(beir, settings, progress, max_queries=max_queries, adapt=params)
+        result = evaluate_retrieval(beir, settings.index, progress, max_queries=max_queries, adapt=params)
     table = Table(title=f"{result['dataset']}: {result['documents']} documents, {result['queries']} queries, "
                         f"{result['chunks']} chunks of ≤{result['chunk_chars']} chars, "
                         f"{result['embed_model']} embeddings")

@@ -8,6 +8,7 @@ import typer
 
 from cli.output import console, err_console, index_with_progress, print_json
 from core.errors import CitebotError
+from core.settings import IndexSettings
 
 
 def _report(summary, settings, failed: list) -> None:
@@ -28,13 +29,13 @@ def _report(summary, settings, failed: list) -> None:
         err_console.print(f"  skipped {skipped.path}: {skipped.reason}", highlight=False, soft_wrap=True)
 
 
-def _index_locked(source, settings, quiet: bool):
+def _index_locked(source, settings: IndexSettings, redis_url: str | None, quiet: bool):
     """Index one source holding its lock, so a queue worker never reindexes it at the same time."""
     import os
 
     from jobs.lock import JobLocks, reindex_lock
 
-    locks = JobLocks(settings.redis_url)
+    locks = JobLocks(redis_url)
     held = locks.hold(reindex_lock(source.name), f"cli-{os.getpid()}")
     if held is None:
         raise CitebotError(f"A reindex of {source.name} is running (job {locks.holder(reindex_lock(source.name))}); "
@@ -77,23 +78,23 @@ def index(
     if paths:
         sources = [FileSource.adhoc(paths, url_template)]
     elif source:
-        sources = [find_source(settings, source)]
+        sources = [find_source(settings.config_path, settings.slack, source)]
     else:
-        sources = load_sources(settings)
+        sources = load_sources(settings.config_path, settings.slack)
         if not sources:
             raise CitebotError("Nothing to index: give paths (`citebot index docs/`) or list sources in "
                                "citebot.toml (see `citebot sources --help`).")
     from audit.log import open_audit, record_index_run
 
-    target = settings
+    target = settings.index
     if rebuild:
         from indexing.store import drop_collection, replace_collection
 
-        target = settings.model_copy(update={"collection": f"{settings.collection}-rebuild"})
+        target = target.model_copy(update={"collection": f"{settings.collection}-rebuild"})
         drop_collection(target)  # what an interrupted rebuild left behind
-    summaries = [_index_locked(s, target, quiet or as_json) for s in sources]
+    summaries = [_index_locked(s, target, settings.redis_url, quiet or as_json) for s in sources]
     if rebuild:
-        replace_collection(settings, target.collection)
+        replace_collection(settings.index, target.collection)
     engine, spool = open_audit(settings.storage)
     for summary in summaries:
         record_index_run(engine, summary, "cli", spool)
@@ -119,7 +120,7 @@ def sources(as_json: bool = typer.Option(False, "--json", help="Print the source
     from indexing.sources.config import load_sources
 
     settings = get_settings()
-    found = load_sources(settings)
+    found = load_sources(settings.config_path, settings.slack)
     if as_json:
         print_json({"config": str(settings.config_path) if settings.config_path else None,
                     "sources": [{"name": s.name, "type": type(s).__name__, "description": s.describe()}

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from answering.result import AnswerResult
 from core.dates import updated_ago
+from core.settings import IndexSettings
 
 console = Console()
 err_console = Console(stderr=True)
@@ -51,7 +52,7 @@ def stage_progress(width: int = 10):
         yield progress
 
 
-def index_with_progress(source, settings, quiet: bool):
+def index_with_progress(source, settings: IndexSettings, quiet: bool):
     """Index one source with a progress bar per stage (reading, chunking, embedding) on stderr."""
     from indexing.pipeline import index_source
 

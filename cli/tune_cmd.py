@@ -314,16 +314,16 @@ def embedder(
     from indexing.embed_models import base_of
 
     settings = get_settings()
-    chunks = indexed_chunks(settings)
+    chunks = indexed_chunks(settings.index)
     if out is None:
         name = Path(base_of(settings.embed_model)).name
         out = settings.home / "embedders" / f"{name}-adapted-{datetime.now():%Y%m%d-%H%M%S}"
     params = AdaptParams(epochs=epochs)
     if quiet or as_json:
-        report = adapt_embedder(chunks, settings, out, params)
+        report = adapt_embedder(chunks, settings.index, out, params)
     else:
         with stage_progress() as progress:
-            report = adapt_embedder(chunks, settings, out, params, progress)
+            report = adapt_embedder(chunks, settings.index, out, params, progress)
     if as_json:
         print_json(report.as_dict())
         return

@@ -244,8 +244,13 @@ class TuningSettings(BaseModel):
         return [Path(p.strip()).expanduser() for p in self.tune_exports.split(",") if p.strip()]
 
 
-class Settings(BaseSettings, StorageSettings, RetrievalSettings, AnsweringSettings, SlackSettings, AuditSettings,
-               OpsSettings, TuningSettings):
+class IndexSettings(StorageSettings, RetrievalSettings):
+    """What the index needs and nothing else: where it lives (storage) and how it embeds, chunks and
+    retrieves (retrieval). The indexing package and the retriever receive this."""
+
+
+class Settings(BaseSettings, IndexSettings, AnsweringSettings, SlackSettings, AuditSettings, OpsSettings,
+               TuningSettings):
     """Runtime configuration: every group's fields, each settable by the environment variable in its alias.
 
     Components take the group they need (`settings.storage`, `settings.retrieval`, ...): a group is a
@@ -261,6 +266,10 @@ class Settings(BaseSettings, StorageSettings, RetrievalSettings, AnsweringSettin
     @property
     def retrieval(self) -> RetrievalSettings:
         return _view(RetrievalSettings, self)
+
+    @property
+    def index(self) -> IndexSettings:
+        return _view(IndexSettings, self)
 
     @property
     def answering(self) -> AnsweringSettings:
@@ -284,8 +293,10 @@ class Settings(BaseSettings, StorageSettings, RetrievalSettings, AnsweringSettin
 
 
 def _view(group: type[G], settings: Settings) -> G:
-    """The group's fields of `settings`, as that group (already validated: nothing is re-checked)."""
-    return group.model_construct(**{name: getattr(settings, name) for name in group.model_fields})
+    """The group's fields of `settings`, as that group (already validated: nothing is re-checked). Which
+    fields were set explicitly carries over: explicit thresholds win over an index's own."""
+    return group.model_construct(_fields_set=settings.model_fields_set & set(group.model_fields),
+                                 **{name: getattr(settings, name) for name in group.model_fields})
 
 
 LLM_BACKENDS = ("local", "openai", "openai-like", "azure")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from core.errors import CitebotError
 from core.sentences import split_sentences
-from core.settings import Settings
+from core.settings import IndexSettings
 from indexing.embed_models import MANIFEST, base_of
 from indexing.sources.base import ProgressFn
 
@@ -78,7 +78,7 @@ def ict_pairs(chunks: list[str], rng: random.Random) -> list[tuple[str, str]]:
     return pairs
 
 
-def indexed_chunks(settings: Settings) -> list[str]:
+def indexed_chunks(settings: IndexSettings) -> list[str]:
     """The text of every chunk in the index, as it was embedded."""
     from indexing.store import open_collection
 
@@ -98,7 +98,7 @@ def _fingerprint(folder: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def adapt_embedder(chunks: list[str], settings: Settings, out: Path, params: AdaptParams | None = None,
+def adapt_embedder(chunks: list[str], settings: IndexSettings, out: Path, params: AdaptParams | None = None,
                    progress: ProgressFn | None = None) -> AdaptReport:
     """Fine-tune the base of CITEBOT_EMBED_MODEL on ICT pairs from `chunks` and save it to `out`.
 

@@ -22,7 +22,7 @@ import re
 from dataclasses import asdict, dataclass
 from importlib import resources
 
-from core.settings import RetrievalSettings, Settings
+from core.settings import IndexSettings, RetrievalSettings
 from core.vectors import similarities
 from indexing.embedder import SENTENCE_MODEL, embed_texts
 from indexing.metrics import percentile
@@ -85,7 +85,7 @@ def _content(sentence: str) -> list[str]:
     return [w.strip(".'") for w in _WORD.findall(sentence) if w.lower() not in _STOP]
 
 
-def calibrate_index(settings: Settings, collection) -> Routing | None:
+def calibrate_index(settings: IndexSettings, collection) -> Routing | None:
     """The index's thresholds from a sample of its chunks; None when it holds too little to judge."""
     ids = collection.get(include=[])["ids"]
     if len(ids) < 5:
@@ -100,7 +100,7 @@ def calibrate_index(settings: Settings, collection) -> Routing | None:
 
     def best(question: str) -> float:
         passages = retriever.search(question, k=settings.top_k)
-        return max(relevance(question, passages, settings.retrieval), default=0.0)
+        return max(relevance(question, passages, settings), default=0.0)
 
     pos = [best(q) for q in positives]
     neg = [best(q) for q in off_domain_questions()]

@@ -30,7 +30,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from core.errors import CitebotError
-from core.settings import Settings, get_settings
+from core.settings import IndexSettings, get_settings
 from indexing.onnx_encoder import BATCH, OnnxEncoder, ensure_export
 
 SENTENCE_MODEL = "minilm"
@@ -143,14 +143,14 @@ def _encoder(name: str, cache_dir: Path) -> OnnxEncoder:
     return OnnxEncoder(ensure_export(model_dir(name, cache_dir), cache_dir))
 
 
-def prepare(settings: Settings) -> None:
+def prepare(settings: IndexSettings) -> None:
     """Make the ONNX exports this configuration queries with (the embedder and the sentence model) now,
     while torch is loaded anyway: indexing and the Docker build call it, so queries never export."""
     _encoder(settings.embed_model, settings.model_cache_dir)
     _encoder(SENTENCE_MODEL, settings.model_cache_dir)
 
 
-def get_embedder(settings: Settings | None = None) -> OnnxEmbedding:
+def get_embedder(settings: IndexSettings | None = None) -> OnnxEmbedding:
     """The process-wide model that embeds chunks and queries (loading takes a fraction of a second)."""
     settings = settings or get_settings()
     return OnnxEmbedding(_encoder(settings.embed_model, settings.model_cache_dir), settings.embed_model)

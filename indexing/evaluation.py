@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import IndexSettings
 from indexing.adaptation import AdaptParams
 from indexing.documents import SourceDocument, text_sections
 from indexing.metrics import evaluate_run, percentile
@@ -107,7 +107,7 @@ def _score(retriever, data: BeirData, judged: list[str], modes: tuple[str, ...],
     return results
 
 
-def _adapted_run(source: BeirSource, bench: Settings, data: BeirData, judged: list[str], adapt: AdaptParams,
+def _adapted_run(source: BeirSource, bench: IndexSettings, data: BeirData, judged: list[str], adapt: AdaptParams,
                  progress: ProgressFn) -> dict:
     """Adapt the embedder to the indexed chunks (no query or judgement is used), index again with it, and
     score the modes that use embeddings."""
@@ -122,7 +122,7 @@ def _adapted_run(source: BeirSource, bench: Settings, data: BeirData, judged: li
             "metrics": _score(HybridRetriever(adapted), data, judged, ("dense", "hybrid"), progress)}
 
 
-def evaluate_retrieval(folder: Path, settings: Settings, progress: ProgressFn | None = None,
+def evaluate_retrieval(folder: Path, settings: IndexSettings, progress: ProgressFn | None = None,
                        max_queries: int | None = None, adapt: AdaptParams | None = None) -> dict:
     """Index the corpus in a fresh home with `settings`' retrieval knobs, then score every mode; with
     `adapt`, also with the embedder adapted to the corpus (`citebot tune embedder`)."""

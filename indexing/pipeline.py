@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from core.settings import Settings
+from core.settings import IndexSettings
 from indexing.calibration import calibrate_index
 from indexing.chunking import Chunk, chunk_document
 from indexing.documents import Skipped, SourceDocument
@@ -66,7 +66,7 @@ def section_url(url: str | None, anchor: str) -> str | None:
     return f"{url}#{anchor}"
 
 
-def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, progress: ProgressFn) -> int:
+def _write_chunks(collection, docs: list[SourceDocument], settings: IndexSettings, progress: ProgressFn) -> int:
     """Chunk, embed (LlamaIndex ingestion pipeline) and upsert the given documents into Chroma."""
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
@@ -98,12 +98,12 @@ def _write_chunks(collection, docs: list[SourceDocument], settings: Settings, pr
     return len(nodes)
 
 
-def index_paths(paths: Sequence[Path], settings: Settings, progress: ProgressFn | None = None) -> IndexSummary:
+def index_paths(paths: Sequence[Path], settings: IndexSettings, progress: ProgressFn | None = None) -> IndexSummary:
     """Index files and folders given on the command line; each root scopes deletion of vanished files."""
     return index_source(FileSource.adhoc(paths), settings, progress)
 
 
-def index_source(source: Source, settings: Settings, progress: ProgressFn | None = None) -> IndexSummary:
+def index_source(source: Source, settings: IndexSettings, progress: ProgressFn | None = None) -> IndexSummary:
     """Bring the index in line with one source: embed new and changed documents, delete vanished ones."""
     progress = progress or (lambda *_: None)
     started = time.perf_counter()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from core.settings import Settings
+from core.settings import IndexSettings
 from core.vectors import cosine
 from indexing.lexical import Bm25Index
 from indexing.store import bm25_folder, check_embed_model, get_collection, open_client, stored_routing, update_metadata
@@ -93,17 +93,17 @@ def build_bm25(collection) -> Bm25Index:
     return Bm25Index.build(got["ids"], got["documents"])
 
 
-def save_bm25(settings: Settings, collection) -> None:
+def save_bm25(settings: IndexSettings, collection) -> None:
     """Build and save the BM25 index beside an embedded index (done after every change, so a cold
     `citebot ask` loads it instead of reading and tokenizing every chunk)."""
     if not settings.chroma_url:
-        build_bm25(collection).save(bm25_folder(settings.storage), index_state(collection))
+        build_bm25(collection).save(bm25_folder(settings), index_state(collection))
 
 
 class HybridRetriever(BaseRetriever):
     """Retrieves from the configured collection; cheap to keep around in a long-running bot."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: IndexSettings):
         super().__init__()
         self.settings = settings
         self._client = None
@@ -114,7 +114,7 @@ class HybridRetriever(BaseRetriever):
 
     def _get_collection(self):
         if self._collection is None:
-            self._client = self._client or open_client(self.settings.storage, create=False)
+            self._client = self._client or open_client(self.settings, create=False)
             self._collection = self._client and self._named_collection()
             self._checked_at = time.monotonic()
         return self._collection
@@ -136,7 +136,7 @@ class HybridRetriever(BaseRetriever):
         collection = self._fresh_collection(collection)  # build from what is stored now, not an old handle
         state = index_state(collection)
         if self._bm25 is None or state != self._bm25_state:
-            folder = None if self.settings.chroma_url else bm25_folder(self.settings.storage)  # none with a server
+            folder = None if self.settings.chroma_url else bm25_folder(self.settings)  # none with a server
             saved = folder and Bm25Index.load(folder, state)
             self._bm25 = saved or build_bm25(collection)
             if folder and not saved:

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from core.errors import CitebotError
-from core.settings import Settings, StorageSettings
+from core.settings import IndexSettings, StorageSettings
 from indexing.chunking import CHUNKER_VERSION
 from indexing.embed_models import model_key
 from indexing.sources.base import Indexed
@@ -52,9 +52,9 @@ def get_collection(client, name: str):
         return None
 
 
-def open_collection(settings: Settings, create: bool = True):
+def open_collection(settings: IndexSettings, create: bool = True):
     """The chunk collection; `create=False` returns None when nothing was indexed yet."""
-    client = open_client(settings.storage, create)
+    client = open_client(settings, create)
     if client is None:
         return None
     if create:
@@ -66,7 +66,7 @@ def open_collection(settings: Settings, create: bool = True):
     return collection and check_embed_model(collection, settings)
 
 
-def check_embed_model(collection, settings: Settings):
+def check_embed_model(collection, settings: IndexSettings):
     """The collection, if its vectors come from CITEBOT_EMBED_MODEL: vectors of two models must never be
     mixed or compared. Collections made before the setting existed hold MiniLM vectors."""
     built = (collection.metadata or {}).get(EMBED_MODEL_KEY, "minilm")
@@ -79,7 +79,7 @@ def check_embed_model(collection, settings: Settings):
     return collection
 
 
-def check_chunker(collection, settings: Settings) -> None:
+def check_chunker(collection, settings: IndexSettings) -> None:
     """Refuse to add chunks cut by this chunker to an index cut by another: the two would be mixed (and
     a document indexed twice). Collections made before the key existed hold chunker 1."""
     built = (collection.metadata or {}).get(CHUNKER_KEY, 1)
@@ -89,22 +89,22 @@ def check_chunker(collection, settings: Settings) -> None:
                            "it keeps answering until the new one is complete.")
 
 
-def drop_collection(settings: Settings) -> None:
+def drop_collection(settings: IndexSettings) -> None:
     """Delete the configured collection if it exists."""
-    client = open_client(settings.storage)
+    client = open_client(settings)
     if get_collection(client, settings.collection) is not None:
         client.delete_collection(settings.collection)
 
 
-def replace_collection(settings: Settings, rebuilt: str) -> None:
+def replace_collection(settings: IndexSettings, rebuilt: str) -> None:
     """Put the freshly built collection `rebuilt` in place of the configured one. Until this moment the old
     index kept answering; a crash before it leaves the old index untouched."""
     drop_collection(settings)
-    open_client(settings.storage).get_collection(rebuilt).modify(name=settings.collection)
-    built = bm25_folder(settings.storage.model_copy(update={"collection": rebuilt}))
+    open_client(settings).get_collection(rebuilt).modify(name=settings.collection)
+    built = bm25_folder(settings.model_copy(update={"collection": rebuilt}))
     if built.exists():  # its BM25 index was saved under the build's name; it is current for the swap
-        shutil.rmtree(bm25_folder(settings.storage), ignore_errors=True)
-        built.rename(bm25_folder(settings.storage))
+        shutil.rmtree(bm25_folder(settings), ignore_errors=True)
+        built.rename(bm25_folder(settings))
 
 
 def bm25_folder(settings: StorageSettings) -> Path:
@@ -125,7 +125,7 @@ def manifest(collection) -> dict[str, Indexed]:
     return docs
 
 
-def coverage(settings: Settings, titles: int = 4) -> dict[str, dict]:
+def coverage(settings: IndexSettings, titles: int = 4) -> dict[str, dict]:
     """What the index covers, per source id: how many documents, and the titles of the first `titles` of
     them (what the bot can answer: App Home, an assistant thread's suggested prompts). Private channels'
     threads are counted but never named: the titles are shown to everyone."""
@@ -146,7 +146,7 @@ def coverage(settings: Settings, titles: int = 4) -> dict[str, dict]:
     return out
 
 
-def chunk_texts(settings: Settings, chunk_ids: list[str]) -> dict[str, str]:
+def chunk_texts(settings: IndexSettings, chunk_ids: list[str]) -> dict[str, str]:
     """The indexed text of these chunks as it is now; ids no longer in the index are left out."""
     collection = open_collection(settings, create=False) if chunk_ids else None
     if collection is None:

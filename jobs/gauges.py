@@ -13,7 +13,7 @@ def state_gauges(settings: Settings, engine: Engine) -> list[Gauge]:
     def chunks() -> int:
         from indexing.store import open_collection
 
-        collection = open_collection(settings, create=False)
+        collection = open_collection(settings.index, create=False)
         return collection.count() if collection is not None else 0
 
     gauges = [Gauge("citebot_jobs_active", "Jobs queued, waiting for a lock or running.",

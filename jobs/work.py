@@ -37,7 +37,9 @@ def _sources(settings: Settings, target: str) -> list:
     """The configured sources a reindex job covers: the one named, or all of them."""
     from indexing.sources.config import find_source, load_sources
 
-    sources = [find_source(settings, target)] if target else load_sources(settings)
+    if target:
+        return [find_source(settings.config_path, settings.slack, target)]
+    sources = load_sources(settings.config_path, settings.slack)
     if not sources:
         raise CitebotError("no sources are configured (citebot.toml / CITEBOT_CONFIG)")
     return sources
@@ -117,7 +119,7 @@ def _reindex(settings: Settings, engine: Engine, job, status: Notifier) -> dict:
                 saved[0] = time.monotonic()
                 update_job(engine, job.id, progress=f"{name}: {text}")
 
-        summary = index_source(source, settings, progress)
+        summary = index_source(source, settings.index, progress)
         record_index_run(engine, summary, job.requested_by)
         summaries.append(summary.as_dict())
     lines = [f"*{s['source']}*: {s['added']} added, {s['updated']} updated, {s['deleted']} deleted, "

@@ -18,7 +18,7 @@ def _database(settings, engine) -> None:
 def _index(settings, engine) -> None:
     from indexing.store import open_collection
 
-    collection = open_collection(settings, create=False)
+    collection = open_collection(settings.index, create=False)
     if collection is not None:
         collection.count()
 

@@ -27,7 +27,7 @@ class AnswerService:
     def __init__(self, settings: Settings, generator: Generator | None = None, escalation: Generator | None = None):
         self.settings = settings
         self.engine, self.spool = open_audit(settings.storage)
-        self.answerer = Answerer(settings, generator=generator,
+        self.answerer = Answerer(settings.index, settings.answering, generator=generator,
                                  escalation=escalation or (lambda: ServedEscalation(settings, self.engine)))
 
     @property

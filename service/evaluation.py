@@ -73,7 +73,7 @@ def scratch_settings(settings: Settings, source: Source) -> Settings:
 
     home = Path(tempfile.mkdtemp(prefix="citebot-eval-"))
     scratch = settings.model_copy(update={"home": home, "database_url": None, "chroma_url": None})
-    index_source(source, scratch)
+    index_source(source, scratch.index)
     return scratch
 
 
@@ -173,7 +173,7 @@ def calibrate(sets: list[tuple[str, list[Labelled], Settings]]) -> dict:
     """
     scored: list[tuple[str, float, bool]] = []
     for name, items, settings in sets:
-        retriever = HybridRetriever(settings)
+        retriever = HybridRetriever(settings.index)
         for item in items:
             if item.expect_route != "escalate":
                 passages = retriever.search(item.question, k=settings.top_k)

@@ -147,7 +147,7 @@ sources = ["office"]
 escalate_to = "@facilities"
 require_citations = true
 ''')
-        index_source(find_source(settings, "office"), settings)
+        index_source(find_source(settings.config_path, settings.slack, "office"), settings)
         index_source(SlackApiSource("slack", ["G0FINANCE"], "xoxb-test", slack.api_url), settings)
         app = build_app(settings, AnswerService(settings))
         server = serve_http_in_thread(app)

@@ -67,7 +67,8 @@ def test_each_ask_writes_one_audit_row_with_its_passages(answerer, settings):
 def test_requests_for_access_escalate_even_when_docs_match(settings, corpus):
     index_paths([corpus], settings)
     passages = HybridRetriever(settings).search("Can someone grant me access to the garage door code?")
-    decision = decide_route("Can someone grant me access to the garage door code?", passages, settings)
+    decision = decide_route("Can someone grant me access to the garage door code?", passages, settings.retrieval,
+                            settings.answering)
     assert decision.route == "escalate" and "action" in decision.reason
 
 
@@ -75,14 +76,14 @@ def test_routing_scores_passages_with_minilm_whatever_model_retrieved_them(setti
     index_paths([corpus], settings)
     question = "Where can I park my bike?"
     passages = HybridRetriever(settings).search(question)
-    assert decide_route(question, passages, settings).scores == [p.dense_score for p in passages]
+    assert decide_route(question, passages, settings.retrieval, settings.answering).scores == [p.dense_score for p in passages]
     for p in passages:  # as if another model had retrieved them, on its own similarity scale
         p.dense_score = 0.99 if "toner" in p.text.lower() else 0.01
     other = settings.model_copy(update={"embed_model": "mpnet"})
-    decision = decide_route(question, passages, other)
+    decision = decide_route(question, passages, other.retrieval, other.answering)
     bike = next(i for i, p in enumerate(passages) if "Bicycles" in p.text)
     assert decision.route == "rag" and max(decision.scores) == decision.scores[bike] >= settings.answer_threshold
-    unrelated = decide_route("What is the airspeed of an unladen swallow?", passages, other)
+    unrelated = decide_route("What is the airspeed of an unladen swallow?", passages, other.retrieval, other.answering)
     assert unrelated.route != "rag", "the other model's 0.99 must not make an unrelated question answerable"
 
 

@@ -26,7 +26,7 @@ def test_retriever_returns_scored_nodes_with_the_passage_metadata(indexed, corpu
 
 
 def test_query_engine_answers_with_the_cited_passages_as_source_nodes(indexed, corpus):
-    response = Answerer(indexed).query("Where can I park my bike?")
+    response = Answerer(indexed.index, indexed.answering).query("Where can I park my bike?")
     assert "basement garage" in str(response)
     assert response.metadata["route"] == "rag"
     assert {n.node.metadata["source"] for n in response.source_nodes} == {str(corpus / "parking.md")}

@@ -380,7 +380,7 @@ def test_replicas_sharing_redis_answer_a_retried_event_once(bot, tmp_path):
 def test_a_crash_while_answering_gets_an_apology_with_the_audit_id(bot, tmp_path):
     slack, _, _, settings = bot
     broken = settings.model_copy(update={"home": tmp_path / "home"})
-    index_source(find_source(broken, "office"), broken)
+    index_source(find_source(broken.config_path, broken.slack, "office"), broken)
     app = build_app(broken)
     server = serve_http_in_thread(app)
     try:

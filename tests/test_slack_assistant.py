@@ -87,7 +87,7 @@ def test_a_stream_slack_refuses_falls_back_to_one_ordinary_message(bot):
 
 def test_app_home_shows_coverage_how_to_ask_and_the_persons_recent_questions(bot):
     slack, url, app, settings = bot
-    summary = index_source(find_source(settings, "office"), settings)  # a reindex, as /reindex records it
+    summary = index_source(find_source(settings.config_path, settings.slack, "office"), settings)  # a reindex, as /reindex records it
     record_index_run(app.citebot_services.answerer.engine, summary, ADMIN)
     mention(slack, url, "Where is the colour printer?", user=ADMIN)
     wait_for(lambda: any("Gutenberg" in (m.get("text") or "") for m in slack.posted if m.get("edits")))
@@ -134,7 +134,7 @@ LIVE = ("<!", "<@", "<#", "<http", "](")  # live mentions, Slack links and Markd
 def test_nothing_indexed_becomes_a_live_mention_or_link_in_streams_prompts_or_app_home(bot):
     slack, url, app, settings = bot
     (settings.config.parent / "corpus" / "freeze.md").write_text(EVIL)
-    index_source(find_source(settings, "office"), settings)
+    index_source(find_source(settings.config_path, settings.slack, "office"), settings)
     thread = "1800000009.000100"
     slack.start_assistant_thread(url, USER, thread)
     slack.assistant_message(url, USER, thread, "When does the deploy freeze start?")

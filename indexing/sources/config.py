@@ -20,7 +20,7 @@ import tomllib
 from pathlib import Path
 
 from core.errors import CitebotError
-from core.settings import Settings, SlackSettings
+from core.settings import SlackSettings
 from indexing.sources.base import Source
 
 SOURCE_TYPES = ("files", "slack", "slack_export", "web")
@@ -51,9 +51,9 @@ def _build(entry: dict, settings: SlackSettings, where: str) -> Source:
     raise CitebotError(f"{where}: source {name!r} has type {kind!r}; use one of {', '.join(SOURCE_TYPES)}.")
 
 
-def load_sources(settings: Settings) -> list[Source]:
-    """The configured sources, in file order; an empty list when there is no config file."""
-    path = settings.config_path
+def load_sources(path: Path | None, slack: SlackSettings) -> list[Source]:
+    """The sources configured in the TOML file at `path` (`StorageSettings.config_path`), in file order;
+    an empty list when there is none. Slack sources read with the bot token of `slack`."""
     if path is None:
         return []
     try:
@@ -70,11 +70,11 @@ def load_sources(settings: Settings) -> list[Source]:
         raise CitebotError(f"{path}: every [[sources]] entry needs a `name`.")
     if len(set(names)) != len(names):
         raise CitebotError(f"{path}: source names must be unique, got {names}.")
-    return [_build(entry, settings.slack, str(path)) for entry in entries]
+    return [_build(entry, slack, str(path)) for entry in entries]
 
 
-def find_source(settings: Settings, name: str) -> Source:
-    sources = load_sources(settings)
+def find_source(path: Path | None, slack: SlackSettings, name: str) -> Source:
+    sources = load_sources(path, slack)
     for source in sources:
         if source.name == name:
             return source
