@@ -106,13 +106,14 @@ def _evaluate_and_swap(home: Path, data, settings) -> dict:
     from tuning.run import evaluate_adapter
     from tuning.serving import EscalationModel
 
-    results = {k: v.to_json() for k, v in evaluate_adapter(home / "adapter", data, settings).items()}
+    evaluated = evaluate_adapter(home / "adapter", data, settings.tuning, settings.model_cache_dir)
+    results = {k: v.to_json() for k, v in evaluated.items()}
     base, tuned = results["base"]["loss"], results["tuned"]["loss"]
     engine = get_engine(settings.resolved_database_url)
     ensure_schema(engine)
     registry.start_run(engine, "bench", "bench", data.stats.dataset_hash, "bench", {}, 0, 0, 0.0)
     registry.finish_run(engine, "bench", status="kept", adapter_path=str(home / "adapter"))
-    served = EscalationModel(settings, engine)
+    served = EscalationModel(engine, settings.tuning, settings.model_cache_dir, settings.adapter_poll_seconds)
     registry.promote(engine, "bench")
     served.refresh(force=True)
     return {"evaluation": results, "loss_reduction": round(1 - tuned / base, 3),
@@ -131,8 +132,8 @@ def _handwritten(home: Path, data, settings) -> dict:
 
     write_export(threads(), home / "handwritten")
     held = build_dataset(from_export(home / "handwritten", "white_check_mark"), heldout_fraction=1.0).heldout
-    every = settings.model_copy(update={"tune_eval_samples": len(held)})
-    results = evaluate_adapter(home / "adapter", Dataset(data.train, held, data.stats), every)
+    every = settings.tuning.model_copy(update={"tune_eval_samples": len(held)})
+    results = evaluate_adapter(home / "adapter", Dataset(data.train, held, data.stats), every, settings.model_cache_dir)
     return {"threads": len(held), "escalating_share": round(sum(e.escalates for e in held) / len(held), 3),
             "evaluation": {k: v.to_json() for k, v in results.items()},
             "diversity": {"generated": wording_diversity([e.reply for e in data.heldout]),

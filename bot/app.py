@@ -61,9 +61,9 @@ def build_app(settings: Settings, answerer: AnswerService | None = None, process
               process_before_response=process_before_response,
               oauth_settings=_oauth_settings(settings.slack, answerer.engine) if oauth else None,
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="citebot"))
+    jobs = JobRunner(settings, answerer.engine, slack_status(settings.slack, settings.resolved_database_url))
     services = Services(settings=settings, answerer=answerer, access=ChannelAccess(),
-                        deduper=make_deduper(settings.redis_url), jobs=JobRunner(settings, answerer.engine, slack_status(settings)),
-                        channels=ChannelSettings(settings.storage))
+                        deduper=make_deduper(settings.redis_url), jobs=jobs, channels=ChannelSettings(settings.storage))
 
     @app.middleware
     def drop_duplicates(body, next):  # noqa: A002 - Bolt passes `next` by that name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from core.settings import Settings
+from core.settings import SlackSettings
 from core.slack_web import web_client
 from jobs.notify import NotifierFactory
 
@@ -15,8 +15,11 @@ log = logging.getLogger("citebot.jobs")
 class SlackStatus:
     """Edits the job's status message in Slack, at most once a second; a job from the CLI has none."""
 
-    def __init__(self, settings: Settings, channel: str | None, ts: str | None, workspace: str | None):
-        self.settings, self.channel, self.ts, self.workspace = settings, channel, ts, workspace
+    def __init__(self, settings: SlackSettings, database_url: str, channel: str | None, ts: str | None,
+                 workspace: str | None):
+        """`database_url`: where a multi-workspace install keeps each workspace's bot token."""
+        self.settings, self.database_url = settings, database_url
+        self.channel, self.ts, self.workspace = channel, ts, workspace
         self._client = None
         self._last = 0.0
 
@@ -29,7 +32,7 @@ class SlackStatus:
                 from core.db import get_engine
 
                 store = SQLAlchemyInstallationStore(client_id=self.settings.slack_client_id,
-                                                    engine=get_engine(self.settings.resolved_database_url))
+                                                    engine=get_engine(self.database_url))
                 bot = store.find_bot(enterprise_id=None, team_id=self.workspace)
                 self._client.token = bot.bot_token if bot else None
         return self._client
@@ -44,6 +47,6 @@ class SlackStatus:
             log.warning("could not update the Slack status of a job: %s", exc)
 
 
-def slack_status(settings: Settings) -> NotifierFactory:
+def slack_status(settings: SlackSettings, database_url: str) -> NotifierFactory:
     """Notifiers that edit the message each job was asked from (none for a job from the CLI)."""
-    return lambda job: SlackStatus(settings, job.channel_id, job.message_ts, job.workspace_id)
+    return lambda job: SlackStatus(settings, database_url, job.channel_id, job.message_ts, job.workspace_id)

@@ -55,7 +55,7 @@ def worker(
         start_http_server(metrics_port)
     logging.getLogger("citebot.jobs").info("worker ready on queue %s at %s", settings.queue,
                                            settings.broker_url.split("@")[-1])
-    celery_app(settings.broker_url, slack_status(settings)).worker_main([
+    celery_app(settings.broker_url, slack_status(settings.slack, settings.resolved_database_url)).worker_main([
         "worker", "--queues", settings.queue, "--hostname", f"citebot-{os.getpid()}@{socket.gethostname()}",
         "--pool", "solo" if concurrency == 1 else "threads", "--concurrency", str(concurrency),
         "--loglevel", "INFO", "--without-gossip", "--without-mingle"])

@@ -64,8 +64,8 @@ def dataset(
     from tuning.run import collect_threads
 
     settings, engine = settings_and_engine()
-    data = build_dataset(collect_threads(engine, settings, export, channel), settings.tune_heldout_fraction,
-                         settings.tune_scrub_names)
+    threads = collect_threads(engine, settings.tuning, settings.slack, export, channel)
+    data = build_dataset(threads, settings.tune_heldout_fraction, settings.tune_scrub_names)
     data.write(out)
     if as_json:
         print_json(asdict(data.stats))
@@ -142,7 +142,8 @@ def eval_adapter(
         raise CitebotError(f"{adapter} is not an adapter folder (no adapter_config.json).")
     stats = DatasetStats(**json.loads((data / "stats.json").read_text()))
     held = Dataset(read_examples(data / "train.jsonl"), read_examples(data / "heldout.jsonl"), stats)
-    evaluation = {k: v.to_json() for k, v in evaluate_adapter(adapter, held, settings).items()}
+    evaluated = evaluate_adapter(adapter, held, settings.tuning, settings.model_cache_dir)
+    evaluation = {k: v.to_json() for k, v in evaluated.items()}
     if as_json:
         print_json(evaluation)
     else:
@@ -172,7 +173,7 @@ def _provider_dry_run(settings, threads, out: Path | None):
     from tuning.run import make_dataset
 
     data = make_dataset(threads, settings.tuning)
-    return dry_run(data, settings, out or settings.home / "tuning" / f"dry-run-{data.stats.dataset_hash[:6]}")[1]
+    return dry_run(data, settings.tuning, out or settings.home / "tuning" / f"dry-run-{data.stats.dataset_hash[:6]}")[1]
 
 
 @app.command("run")
@@ -211,7 +212,7 @@ def run(
         settings = settings.model_copy(update={"tune_provider": provider})
     if dry_run and settings.tune_provider == "local":
         raise CitebotError("--dry-run is for provider runs (--provider openai); a local run uploads nothing.")
-    threads = collect_threads(engine, settings, export, channel)
+    threads = collect_threads(engine, settings.tuning, settings.slack, export, channel)
     if dry_run:
         report = _provider_dry_run(settings, threads, out)
     else:
@@ -232,7 +233,7 @@ def cancel(version: str = typer.Argument(..., help="A provider run's version fro
     from tuning.provider_run import cancel_run
 
     settings, engine = settings_and_engine()
-    status = cancel_run(engine, settings, version)
+    status = cancel_run(engine, settings.tuning, settings.answering, version)
     console.print(f"cancelled {version} (the provider's job is {status}); its uploaded files were deleted",
                   highlight=False)
 

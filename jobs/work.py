@@ -144,7 +144,7 @@ def _tune(settings: Settings, engine: Engine, job, status: Notifier) -> dict:
         status.post(f":brain: Tuning the escalation model at {settings.tune_provider}: {message}{steps}")
         update_job(engine, job.id, progress=f"{message}{steps}"[:200])
 
-    report = tune(settings, engine, collect_threads(engine, settings), job.requested_by, progress=progress,
-                  on_event=on_event)
+    threads = collect_threads(engine, settings.tuning, settings.slack)
+    report = tune(settings, engine, threads, job.requested_by, progress=progress, on_event=on_event)
     return {**asdict(report), "message": f":white_check_mark: Tuning {report.status} {report.version or ''}: "
                                         f"{report.decision}"}

@@ -18,16 +18,16 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from answering.llm import Generator, Message, Usage, llamaindex_llm
-from core.settings import Settings
+from core.settings import AnsweringSettings, Settings
 from tuning import registry
 from tuning.run import adapter_meta
 
 log = logging.getLogger("citebot.escalation")
 
 
-def provider_chat(settings: Settings) -> Callable[[str], Generator]:
+def provider_chat(settings: AnsweringSettings) -> Callable[[str], Generator]:
     """model id → that OpenAI model through LlamaIndex, with the bot's key, endpoint, timeout and retries."""
-    return lambda model: llamaindex_llm(settings.answering, "openai", model)
+    return lambda model: llamaindex_llm(settings, "openai", model)
 
 
 def configured_model(settings: Settings, engine: Engine) -> Generator:
@@ -38,7 +38,7 @@ def configured_model(settings: Settings, engine: Engine) -> Generator:
         return llamaindex_llm(settings.answering, settings.escalation_llm, settings.escalation_model)
     from tuning.serving import EscalationModel
 
-    return EscalationModel(settings, engine)
+    return EscalationModel(engine, settings.tuning, settings.model_cache_dir, settings.adapter_poll_seconds)
 
 
 class ServedEscalation:
@@ -69,7 +69,7 @@ class ServedEscalation:
             served = self._served
             if served is not None and served.provider != "local" and served.model:
                 if self._provider is None or self._provider[0] != served.model:
-                    self._provider = (served.model, provider_chat(self.settings)(served.model))
+                    self._provider = (served.model, provider_chat(self.settings.answering)(served.model))
                 return self._provider[1]
             if self._configured is None:
                 self._configured = configured_model(self.settings, self.engine)

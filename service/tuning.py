@@ -26,8 +26,10 @@ def tune(settings: Settings, engine: Engine, threads: ThreadLoad, triggered_by: 
     """CITEBOT_TUNE_PROVIDER decides: local LoRA (`progress` gets the steps) or the provider's fine-tuning
     job (`on_event` gets its events; uploading needs `consent` or CITEBOT_TUNE_PROVIDER_CONSENT)."""
     if settings.tune_provider == "local":
-        return run_tuning(engine, settings, threads, triggered_by, force, max_minutes, progress)
+        return run_tuning(engine, settings.storage, settings.tuning, threads, triggered_by, force, max_minutes,
+                          progress)
     from tuning.provider_run import run_provider_tuning
 
-    return run_provider_tuning(engine, settings, threads, provider_chat(settings),
+    return run_provider_tuning(engine, settings.storage, settings.tuning, settings.answering, threads,
+                               provider_chat(settings.answering),
                                lambda: served_tuned_model(settings, engine), triggered_by, force, consent, on_event)

@@ -51,7 +51,7 @@ def threads(tmp_path, settings):
     write_export(generate(40), tmp_path / "export")
     engine = get_engine(settings.resolved_database_url)
     ensure_schema(engine)
-    return engine, collect_threads(engine, settings, [tmp_path / "export"]), tmp_path / "export"
+    return engine, collect_threads(engine, settings.tuning, settings.slack, [tmp_path / "export"]), tmp_path / "export"
 
 
 @pytest.fixture
@@ -169,11 +169,11 @@ def test_cancel_stops_the_job_and_deletes_its_files_then_a_new_run_starts_afresh
         tune(settings, engine, load, "test", consent=True, on_event=crash)
     version = registry.list_runs(engine)[0].version
     assert len(api.files) == 2
-    assert cancel_run(engine, settings, version) == "cancelled"
+    assert cancel_run(engine, settings.tuning, settings.answering, version) == "cancelled"
     assert api.files == {} and registry.get_run(engine, version).status == "cancelled"
     assert next(iter(api.jobs.values())).status == "cancelled"
     with pytest.raises(CitebotError, match="no job to cancel"):
-        cancel_run(engine, settings, version)
+        cancel_run(engine, settings.tuning, settings.answering, version)
     report = tune(settings, engine, load, "test", consent=True)
     assert report.version != version and len(api.jobs) == 2 and report.status == "promoted"
 

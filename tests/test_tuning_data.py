@@ -97,7 +97,7 @@ def test_too_little_data_refuses_to_train(settings, tmp_path):
     engine = get_engine(settings.resolved_database_url)
     ensure_schema(engine)
     with pytest.raises(NotEnoughData, match="at least 20 training examples"):
-        make_dataset(collect_threads(engine, settings, [tmp_path / "tiny"]), settings)
+        make_dataset(collect_threads(engine, settings.tuning, settings.slack, [tmp_path / "tiny"]), settings)
 
 
 def test_threads_with_only_bot_messages_give_no_example():
@@ -115,7 +115,7 @@ def test_threads_marked_resolved_in_slack_come_from_the_audit_log(settings):
     thread = generate(3)[1]["messages"]
     with session_scope(engine) as session:
         session.add(ResolvedThread(channel_id="C9", thread_ts=thread[0]["ts"], messages_json=json.dumps(thread)))
-    load = collect_threads(engine, settings)
+    load = collect_threads(engine, settings.tuning, settings.slack)
     assert [t.key for t in load.threads] == [f"C9:{thread[0]['ts']}"]
     assert isinstance(build_dataset(load, heldout_fraction=0.01).train[0], Example)
 

@@ -193,8 +193,8 @@ def tuned(tmp_path_factory):
                         escalation_contact="@platform-oncall")
     engine = get_engine(settings.resolved_database_url)
     ensure_schema(engine)
-    load = collect_threads(engine, settings, [root / "export"])
-    report = run_tuning(engine, settings, load)
+    load = collect_threads(engine, settings.tuning, settings.slack, [root / "export"])
+    report = run_tuning(engine, settings.storage, settings.tuning, load)
     return settings, engine, load, report, root
 
 
@@ -215,13 +215,13 @@ def test_tune_run_trains_evaluates_and_promotes_a_better_adapter(tuned):
 
 def test_no_new_threads_means_no_training(tuned):
     settings, engine, load, report, _ = tuned
-    again = run_tuning(engine, settings, load)
+    again = run_tuning(engine, settings.storage, settings.tuning, load)
     assert (again.status, again.version) == ("nothing_new", report.version)
 
 
 def test_escalation_replies_use_the_promoted_adapter_and_swap_without_restart(tuned, corpus):
     settings, engine, _, report, root = tuned
-    model = EscalationModel(settings, engine)
+    model = EscalationModel(engine, settings.tuning, settings.model_cache_dir, settings.adapter_poll_seconds)
     assert model.version == report.version and report.version in model.name
     from indexing.pipeline import index_paths
 
@@ -245,7 +245,7 @@ def test_escalation_replies_use_the_promoted_adapter_and_swap_without_restart(tu
 def test_a_worse_adapter_is_never_promoted(tuned):
     settings, engine, load, report, _ = tuned
     worse = settings.model_copy(update={"tune_lr": 1e-7, "tune_seed": 7})
-    outcome = run_tuning(engine, worse, load, force=True)
+    outcome = run_tuning(engine, worse.storage, worse.tuning, load, force=True)
     assert outcome.status == "kept" and "loss did not improve" in outcome.decision
     assert registry.active_adapter(engine).version == report.version
     assert set(outcome.evaluation) == {"base", "tuned", "incumbent"}
@@ -287,7 +287,8 @@ def test_a_configured_base_model_trains_in_bfloat16_and_serves_only_its_own_adap
                         tune_min_examples=10, adapter_poll_seconds=0)
     engine = get_engine(settings.resolved_database_url)
     ensure_schema(engine)
-    report = run_tuning(engine, settings, collect_threads(engine, settings, [tmp_path / "export"]))
+    report = run_tuning(engine, settings.storage, settings.tuning,
+                        collect_threads(engine, settings.tuning, settings.slack, [tmp_path / "export"]))
     adapter = settings.adapters_dir / report.version
     meta = json.loads((adapter / "citebot.json").read_text())
     assert meta["base_model"] == "tiny-base" and meta["config"]["dtype"] == "bfloat16"
@@ -295,8 +296,9 @@ def test_a_configured_base_model_trains_in_bfloat16_and_serves_only_its_own_adap
     weights = load_file(adapter / "adapter_model.safetensors")
     assert any(w.shape[-1] == 64 for w in weights.values()), "LoRA matrices of the configured model's width"
     registry.promote(engine, report.version)
-    served = EscalationModel(settings, engine)
+    served = EscalationModel(engine, settings.tuning, settings.model_cache_dir, settings.adapter_poll_seconds)
     assert served.version == report.version and served.name == f"local:tiny-base+lora:{report.version}"
     assert isinstance(served.complete([{"role": "user", "content": "hi"}], max_tokens=3), str)
-    bundled = EscalationModel(settings.model_copy(update={"tune_base_model": ""}), engine)
+    bundled = EscalationModel(engine, settings.tuning.model_copy(update={"tune_base_model": ""}),
+                              settings.model_cache_dir, settings.adapter_poll_seconds)
     assert bundled.version is None, "an adapter of another base model is refused; the base model is served"

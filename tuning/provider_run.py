@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from core.errors import CitebotError
 from core.models import TuningRun
-from core.settings import Settings
+from core.settings import AnsweringSettings, StorageSettings, TuningSettings
 from tuning import registry
 from tuning.dataset import Dataset
 from tuning.evaluate import Behaviour, Completer, behaviour, behaviour_decision, replies_of
@@ -38,9 +38,9 @@ def consent_error(provider: str) -> CitebotError:
                         "the cost without uploading.")
 
 
-def dry_run(dataset: Dataset, settings: Settings, out: Path) -> tuple[Estimate, RunReport]:
+def dry_run(dataset: Dataset, settings: TuningSettings, out: Path) -> tuple[Estimate, RunReport]:
     """Write the JSONL that would be uploaded and estimate the training; nothing leaves the machine."""
-    guess = estimate(dataset, settings.tuning)
+    guess = estimate(dataset, settings)
     guess.files = [str(path) for path in write_files(dataset, out)]
     decision = (f"dry run: {guess.examples} training and {guess.validation_examples} validation examples, about "
                 f"{guess.trained_tokens:,} trained tokens ({guess.epochs} epochs of {guess.tokens_per_epoch:,}), "
@@ -49,8 +49,8 @@ def dry_run(dataset: Dataset, settings: Settings, out: Path) -> tuple[Estimate, 
     return guess, RunReport("dry_run", None, decision, asdict(dataset.stats), {"estimate": asdict(guess)})
 
 
-def _attach_or_start(engine: Engine, settings: Settings, api: FineTuning, dataset: Dataset, load: ThreadLoad,
-                     triggered_by: str, guess: Estimate) -> TuningRun:
+def _attach_or_start(engine: Engine, storage: StorageSettings, settings: TuningSettings, api: FineTuning,
+                     dataset: Dataset, load: ThreadLoad, triggered_by: str, guess: Estimate) -> TuningRun:
     """The run whose job we follow: an unfinished one on this dataset whose job is still alive (or finished
     at the provider while we were gone), else a new one with its files uploaded and its job created."""
     provider = settings.tune_provider
@@ -71,7 +71,7 @@ def _attach_or_start(engine: Engine, settings: Settings, api: FineTuning, datase
         row = registry.get_run(engine, version)
     files = json.loads(row.provider_files_json or "[]")
     if len(files) != 2:  # a run that crashed before both files were up uploads them again
-        train, validation = write_files(dataset, settings.home / "tuning" / row.version)
+        train, validation = write_files(dataset, storage.home / "tuning" / row.version)
         files = [api.upload(train), api.upload(validation)]
         registry.update_run(engine, row.version, provider_files_json=files)
     job_id = api.create_job(settings.tune_provider_model, files[0], files[1], guess.epochs, settings.tune_seed,
@@ -80,7 +80,7 @@ def _attach_or_start(engine: Engine, settings: Settings, api: FineTuning, datase
     return registry.get_run(engine, row.version)
 
 
-def evaluate_models(chat: Chat, dataset: Dataset, settings: Settings, candidate: str,
+def evaluate_models(chat: Chat, dataset: Dataset, settings: TuningSettings, candidate: str,
                     served: Completer | None) -> dict[str, Behaviour]:
     """Base, candidate (and the served model) on the same held-out threads, through the serving interface."""
     picked, handles = dataset.heldout[:settings.tune_eval_samples], known_handles(dataset)
@@ -96,21 +96,23 @@ def _evaluation_json(results: dict[str, Behaviour], outcome: JobOutcome) -> dict
                    "behaviour": asdict(result)} for name, result in results.items()}
 
 
-def run_provider_tuning(engine: Engine, settings: Settings, load: ThreadLoad, chat: Chat,
+def run_provider_tuning(engine: Engine, storage: StorageSettings, settings: TuningSettings,
+                        answering: AnsweringSettings, load: ThreadLoad, chat: Chat,
                         served: Callable[[], Completer | None], triggered_by: str = "cli", force: bool = False,
                         consent: bool = False, on_event: EventFn | None = None) -> RunReport:
     """Train at CITEBOT_TUNE_PROVIDER, evaluate, and promote or keep; `served()` gives the model being served
-    when a tuned one is (local adapter or provider model), for the comparison."""
+    when a tuned one is (local adapter or provider model), for the comparison. The provider's API key and
+    address are the answering backend's (`answering`)."""
     provider = settings.tune_provider
-    dataset = make_dataset(load, settings.tuning)
+    dataset = make_dataset(load, settings)
     skipped = nothing_new(engine, load, dataset, force)
     if skipped:
         return skipped
     if not (consent or settings.tune_provider_consent):
         raise consent_error(provider)
-    guess = estimate(dataset, settings.tuning)
-    api = FineTuning(client(settings.answering), settings.tune_provider_poll_seconds)
-    row = _attach_or_start(engine, settings, api, dataset, load, triggered_by, guess)
+    guess = estimate(dataset, settings)
+    api = FineTuning(client(answering), settings.tune_provider_poll_seconds)
+    row = _attach_or_start(engine, storage, settings, api, dataset, load, triggered_by, guess)
     try:
         outcome = api.follow(row.provider_job_id, on_event)
     except BaseException as exc:  # the job goes on at the provider: the next run re-attaches to it
@@ -137,7 +139,7 @@ def run_provider_tuning(engine: Engine, settings: Settings, load: ThreadLoad, ch
         raise
     promote, decision = behaviour_decision(results["tuned"], results.get("incumbent", results["base"]))
     evaluation = _evaluation_json(results, outcome)
-    write_meta(settings.adapters_dir / row.version, row.version, dataset, evaluation, provider_model=outcome.model,
+    write_meta(storage.adapters_dir / row.version, row.version, dataset, evaluation, provider_model=outcome.model,
                job_id=outcome.job_id)
     registry.finish_run(engine, row.version, status="kept", decision=decision, evaluation_json=evaluation,
                         tuned_loss=outcome.valid_loss)
@@ -147,7 +149,7 @@ def run_provider_tuning(engine: Engine, settings: Settings, load: ThreadLoad, ch
                      evaluation)
 
 
-def cancel_run(engine: Engine, settings: Settings, version: str) -> str:
+def cancel_run(engine: Engine, settings: TuningSettings, answering: AnsweringSettings, version: str) -> str:
     """Cancel a provider run's job and delete its files; the run is recorded as cancelled."""
     row = registry.get_run(engine, version)
     if row.provider == "local":
@@ -155,7 +157,7 @@ def cancel_run(engine: Engine, settings: Settings, version: str) -> str:
                            "local run resumes from its checkpoint.")
     if not row.provider_job_id or row.status not in ("running", "failed"):
         raise CitebotError(f"Run {version} has no job to cancel (status {row.status}).")
-    api = FineTuning(client(settings.answering), settings.tune_provider_poll_seconds)
+    api = FineTuning(client(answering), settings.tune_provider_poll_seconds)
     status = api.cancel(row.provider_job_id)
     left = api.delete_files(json.loads(row.provider_files_json or "[]"))
     registry.finish_run(engine, version, status="cancelled", provider_files_json=left,

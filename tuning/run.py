@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from core.errors import CitebotError
-from core.settings import Settings, TuningSettings
+from core.settings import SlackSettings, StorageSettings, TuningSettings
 from tuning import registry
 from tuning.base_model import base_model_id
 from tuning.dataset import Dataset, build_dataset
@@ -48,21 +48,21 @@ def train_config(settings: TuningSettings, max_minutes: float | None = None) -> 
                        dtype=settings.tune_dtype)
 
 
-def collect_threads(engine: Engine, settings: Settings, exports: list[Path] | None = None,
+def collect_threads(engine: Engine, settings: TuningSettings, slack: SlackSettings, exports: list[Path] | None = None,
                     channels: list[str] | None = None) -> ThreadLoad:
     """Threads marked resolved in Slack (audit log), every configured or given export folder, and the
     resolved threads of `channels` read through the Web API."""
     load = from_audit(engine)
     for folder in [*settings.tune_export_paths, *(exports or [])]:
-        load.extend(from_export(folder, settings.resolved_reaction))
+        load.extend(from_export(folder, slack.resolved_reaction))
     if channels:
         from core.slack_web import web_client
 
-        if not settings.slack_bot_token:
+        if not slack.slack_bot_token:
             raise CitebotError("Reading threads from Slack needs SLACK_BOT_TOKEN (scopes channels:history, "
                                "groups:history).")
-        client = web_client(settings.slack_bot_token, settings.slack_api_url)
-        load.extend(from_slack_api(client, channels, settings.resolved_reaction))
+        client = web_client(slack.slack_bot_token, slack.slack_api_url)
+        load.extend(from_slack_api(client, channels, slack.resolved_reaction))
     return load
 
 
@@ -87,15 +87,14 @@ def known_handles(dataset: Dataset) -> set[str]:
     return set(dataset.stats.groups)
 
 
-def evaluate_adapter(adapter_dir: Path, dataset: Dataset, settings: Settings,
+def evaluate_adapter(adapter_dir: Path, dataset: Dataset, settings: TuningSettings, model_cache: Path,
                      incumbent: registry.ActiveAdapter | None = None) -> dict[str, Evaluation]:
     """{"base": …, "tuned": …[, "incumbent": …]} on the same held-out examples."""
     from peft import PeftModel
 
     from tuning.base_model import default_device, fresh_base_model
 
-    base, tokenizer = fresh_base_model(settings.model_cache_dir, default_device(), settings.tune_base_model,
-                                       settings.tune_dtype)
+    base, tokenizer = fresh_base_model(model_cache, default_device(), settings.tune_base_model, settings.tune_dtype)
     model = PeftModel.from_pretrained(base, str(adapter_dir), adapter_name="candidate")
     handles, held, n = known_handles(dataset), dataset.heldout, settings.tune_eval_samples
     results = {"base": evaluate(model, tokenizer, held, handles, settings.tune_max_tokens, n, adapter=False)[0],
@@ -134,15 +133,16 @@ def new_version(engine: Engine, dataset: Dataset) -> str:
     return next(v for v in (base, *(f"{base}-{n}" for n in range(2, 100))) if v not in taken)
 
 
-def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_by: str = "cli",
+def run_tuning(engine: Engine, storage: StorageSettings, settings: TuningSettings, load: ThreadLoad,
+               triggered_by: str = "cli",
                force: bool = False, max_minutes: float | None = None,
                progress: ProgressFn | None = None) -> RunReport:
-    dataset = make_dataset(load, settings.tuning)
+    dataset = make_dataset(load, settings)
     skipped = nothing_new(engine, load, dataset, force)
     if skipped:
         return skipped
-    cfg = train_config(settings.tuning, max_minutes)
-    adapters = settings.adapters_dir
+    cfg = train_config(settings, max_minutes)
+    adapters = storage.adapters_dir
     version = _resumable_version(engine, dataset.stats.dataset_hash, adapters)
     if version is None:
         version = new_version(engine, dataset)
@@ -158,10 +158,10 @@ def run_tuning(engine: Engine, settings: Settings, load: ThreadLoad, triggered_b
         # does not use, then training threads), so the adapter kept is one that does not invent handles.
         checker = (behaviour_checker(dataset.heldout[settings.tune_eval_samples:] + dataset.train[::-1],
                                      known_handles(dataset)) if max_minutes else None)
-        trained = train_adapter(dataset.train, out, settings.model_cache_dir, cfg, dataset.stats.dataset_hash,
+        trained = train_adapter(dataset.train, out, storage.model_cache_dir, cfg, dataset.stats.dataset_hash,
                                 progress=progress, checker=checker)
         incumbent = registry.active_adapter(engine)
-        results = evaluate_adapter(out, dataset, settings, incumbent)
+        results = evaluate_adapter(out, dataset, settings, storage.model_cache_dir, incumbent)
     except BaseException as exc:  # KeyboardInterrupt too: the row must not stay "running" forever
         registry.finish_run(engine, version, status="failed", error=f"{type(exc).__name__}: {exc}")
         raise

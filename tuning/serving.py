@@ -14,12 +14,13 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import nullcontext
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import CitebotError
-from core.settings import Settings
+from core.settings import TuningSettings
 from tuning import registry
 from tuning.base_model import base_model_id, fresh_base_model
 from tuning.generation import stream_text
@@ -31,10 +32,11 @@ log = logging.getLogger("citebot.tuning")
 class EscalationModel:
     """Duck-types the bot's generator interface (`name`, `stream`, `complete`)."""
 
-    def __init__(self, settings: Settings, engine: Engine):
-        self.settings, self.engine = settings, engine
+    def __init__(self, engine: Engine, settings: TuningSettings, model_cache: Path, poll_seconds: float):
+        """`poll_seconds`: how often the adapter registry is read (CITEBOT_ADAPTER_POLL_SECONDS)."""
+        self.engine, self.poll_seconds = engine, poll_seconds
         self.base_id = base_model_id(settings.tune_base_model)
-        self.base, self.tokenizer = fresh_base_model(settings.model_cache_dir, base=settings.tune_base_model)
+        self.base, self.tokenizer = fresh_base_model(model_cache, base=settings.tune_base_model)
         self.model = self.base  # becomes a PeftModel with the first adapter
         self.version: str | None = None  # the adapter in use; None = the base model
         self._loaded: str | None = None  # the adapter whose weights are in memory
@@ -51,7 +53,7 @@ class EscalationModel:
     def refresh(self, force: bool = False) -> bool:
         """Follow the registry; True when the served adapter changed."""
         now = time.monotonic()
-        if not force and now - self._checked < self.settings.adapter_poll_seconds:
+        if not force and now - self._checked < self.poll_seconds:
             return False
         self._checked = now
         try:
