@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import re
-from concurrent.futures import ThreadPoolExecutor
 
 from bot import actions, answers, assistant, commands, home, resolved
 from bot.access import ChannelAccess
@@ -21,6 +20,7 @@ from core.settings import Settings, SlackSettings
 from core.slack_web import web_client
 from jobs.runner import JobRunner
 from ops.metrics import DUPLICATES
+from ops.web import started_pool
 from service.answers import AnswerService
 
 log = logging.getLogger("citebot.slack")
@@ -60,7 +60,7 @@ def build_app(settings: Settings, answerer: AnswerService | None = None, process
     app = App(signing_secret=settings.slack_signing_secret, client=client,
               process_before_response=process_before_response,
               oauth_settings=_oauth_settings(settings.slack, answerer.engine) if oauth else None,
-              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="citebot"))
+              listener_executor=started_pool(LISTENER_THREADS, "citebot"))
     jobs = JobRunner(settings, answerer.engine, slack_status(settings.slack, settings.resolved_database_url))
     services = Services(settings=settings, answerer=answerer, access=ChannelAccess(),
                         deduper=make_deduper(settings.redis_url), jobs=jobs, channels=ChannelSettings(settings.storage))

@@ -5,20 +5,22 @@ Both serve the same Bolt app.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from contextlib import asynccontextmanager
 
 from core.errors import CitebotError
-from ops.web import GRACEFUL_S, serve, serve_in_thread
+from ops.web import GRACEFUL_S, serve, serve_in_thread, started_pool
 
 log = logging.getLogger("citebot.server")
+DISPATCH_THREADS = 32  # Bolt dispatches (verify, ack, hand over) at once; each takes about a millisecond
 
 
 def http_app(app):
     """The Bolt app behind Starlette: /slack/events (and the OAuth install pages when configured), plus
     /healthz (alive), /readyz (dependencies reachable) and /metrics. Bolt's dispatch is synchronous, so
-    it runs in Starlette's thread pool, never on the event loop; on shutdown, answers still being written
+    it runs in a pool of threads started up front (`started_pool`), never on the event loop; on shutdown, answers still being written
     get up to GRACEFUL_S to finish and the audit spool is flushed."""
     from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
     from starlette.applications import Starlette
@@ -30,6 +32,7 @@ def http_app(app):
     from ops.health import readiness
     from ops.metrics import exposition, register_state
 
+    dispatchers = started_pool(DISPATCH_THREADS, "dispatch")
     services = app.citebot_services
     register_state(state_gauges(services.settings, services.answerer.engine))
     oauth = app.oauth_flow
@@ -43,7 +46,7 @@ def http_app(app):
             elif oauth is not None and request.url.path == oauth.redirect_uri_path:
                 response = await run_in_threadpool(oauth.handle_callback, bolt_request)
             else:
-                response = await run_in_threadpool(app.dispatch, bolt_request)
+                response = await asyncio.get_running_loop().run_in_executor(dispatchers, app.dispatch, bolt_request)
         except ValueError:  # a body Bolt cannot parse (broken JSON, form or UTF-8): the sender's fault
             return JSONResponse({"ok": False, "error": "malformed request body"}, 400)
         return to_starlette_response(response)
@@ -65,6 +68,7 @@ def http_app(app):
     async def lifespan(_starlette):
         yield
         await run_in_threadpool(finish_in_flight, app)
+        dispatchers.shutdown(wait=False)
 
     return Starlette(routes=routes, lifespan=lifespan)
 

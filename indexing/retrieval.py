@@ -111,6 +111,7 @@ class HybridRetriever(BaseRetriever):
         self._bm25: Bm25Index | None = None
         self._bm25_state: dict | None = None
         self._checked_at = 0.0
+        self._state_at = float("-inf")  # when the BM25 index was last checked against the collection
 
     def _get_collection(self):
         if self._collection is None:
@@ -133,8 +134,14 @@ class HybridRetriever(BaseRetriever):
         return collection
 
     def _bm25_index(self, collection) -> Bm25Index:
+        """The BM25 index of what is stored now. Whether that changed (version marker, chunk count) is asked
+        at most every VERSION_RECHECK_SECONDS, like the collection itself: Chroma's count holds the GIL for
+        milliseconds, which every answer paid and a busy bot's acks waited behind."""
         collection = self._fresh_collection(collection)  # build from what is stored now, not an old handle
+        if self._bm25 is not None and time.monotonic() - self._state_at < VERSION_RECHECK_SECONDS:
+            return self._bm25
         state = index_state(collection)
+        self._state_at = time.monotonic()
         if self._bm25 is None or state != self._bm25_state:
             folder = None if self.settings.chroma_url else bm25_folder(self.settings)  # none with a server
             saved = folder and Bm25Index.load(folder, state)

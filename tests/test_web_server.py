@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from ops.web import serve_in_thread
+from ops.web import serve_in_thread, started_pool
 
 
 async def echo(request):
@@ -38,6 +38,20 @@ def request(server, method, path, body=None, headers=None):
     connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
     return response.status, response.read().decode(), response
+
+
+def test_a_started_pool_has_every_thread_running_before_its_first_task():
+    before = threading.active_count()
+    pool = started_pool(6, "test")
+    try:
+        assert threading.active_count() == before + 6
+        release = threading.Event()
+        busy = [pool.submit(release.wait) for _ in range(6)]  # as many waiting tasks as threads
+        assert threading.active_count() == before + 6, "no thread is started while tasks arrive"
+        release.set()
+        assert all(task.result(timeout=5) for task in busy)
+    finally:
+        pool.shutdown()
 
 
 def test_a_body_within_the_limit_is_served_and_the_connection_kept_alive(server):
