@@ -24,9 +24,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlparse
+
+from emulator.local_server import LocalServer
 
 SPEC_ENV = "CITEBOT_OPENAI_SPEC"
 SPEC_HOST = "https://api.openai.com"  # the spec's server; requests are validated as if sent there
@@ -157,11 +159,11 @@ class OpenAIStandIn:
         self.jobs: dict[str, FineTuneJob] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalServer | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self._server.port}/v1"
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}-{next(self._ids):06d}"
@@ -332,13 +334,11 @@ class OpenAIStandIn:
             def log_message(self, *args) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = LocalServer(Handler)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
 
 def _count(text: str) -> int:

@@ -22,10 +22,11 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlparse
 
+from emulator.local_server import LocalServer
 from emulator.slack_ai import AiAppSurface
 from emulator.spec import SpecValidator, spec_path
 
@@ -81,7 +82,7 @@ class SlackEmulator(AiAppSurface):
         self.faults: list[Fault] = []
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalServer | None = None
         self._ai_init()
 
     # --- workspace content -------------------------------------------------------------------
@@ -122,19 +123,17 @@ class SlackEmulator(AiAppSurface):
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = LocalServer(Handler)
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
         if self._ws_server is not None:
             self._ws_server.shutdown()
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/api/"
+        return f"http://127.0.0.1:{self._server.port}/api/"
 
     def _read_params(self, request: BaseHTTPRequestHandler) -> tuple[dict, bool]:
         parsed = urlparse(request.path)
