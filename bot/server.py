@@ -20,8 +20,8 @@ DISPATCH_THREADS = 32  # Bolt dispatches (verify, ack, hand over) at once; each 
 def http_app(app):
     """The Bolt app behind Starlette: /slack/events (and the OAuth install pages when configured), plus
     /healthz (alive), /readyz (dependencies reachable) and /metrics. Bolt's dispatch is synchronous, so
-    it runs in a pool of threads started up front (`started_pool`), never on the event loop; on shutdown, answers still being written
-    get up to GRACEFUL_S to finish and the audit spool is flushed."""
+    it runs in a pool of threads started up front (`started_pool`), never on the event loop; on shutdown,
+    answers still being written get up to GRACEFUL_S to finish and the audit spool is flushed."""
     from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
     from starlette.applications import Starlette
     from starlette.concurrency import run_in_threadpool

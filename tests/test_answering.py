@@ -76,7 +76,8 @@ def test_routing_scores_passages_with_minilm_whatever_model_retrieved_them(setti
     index_paths([corpus], settings)
     question = "Where can I park my bike?"
     passages = HybridRetriever(settings).search(question)
-    assert decide_route(question, passages, settings.retrieval, settings.answering).scores == [p.dense_score for p in passages]
+    decision = decide_route(question, passages, settings.retrieval, settings.answering)
+    assert decision.scores == [p.dense_score for p in passages]
     for p in passages:  # as if another model had retrieved them, on its own similarity scale
         p.dense_score = 0.99 if "toner" in p.text.lower() else 0.01
     other = settings.model_copy(update={"embed_model": "mpnet"})

@@ -87,7 +87,8 @@ def test_a_stream_slack_refuses_falls_back_to_one_ordinary_message(bot):
 
 def test_app_home_shows_coverage_how_to_ask_and_the_persons_recent_questions(bot):
     slack, url, app, settings = bot
-    summary = index_source(find_source(settings.config_path, settings.slack, "office"), settings)  # a reindex, as /reindex records it
+    office = find_source(settings.config_path, settings.slack, "office")
+    summary = index_source(office, settings)  # a reindex, as /reindex records it
     record_index_run(app.citebot_services.answerer.engine, summary, ADMIN)
     mention(slack, url, "Where is the colour printer?", user=ADMIN)
     wait_for(lambda: any("Gutenberg" in (m.get("text") or "") for m in slack.posted if m.get("edits")))
