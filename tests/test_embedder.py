@@ -74,6 +74,25 @@ def test_the_onnx_export_embeds_like_sentence_transformers(settings):
     assert np.allclose(np.linalg.norm(onnx, axis=1), 1.0, atol=1e-5)
     query = np.array(ours.get_query_embedding(texts[0]))
     assert float(query @ onnx[0]) > 0.9999, "a query and a text embed the same way, alone or in a batch"
+    small = embedder._encoder("minilm", settings.model_cache_dir).encode(texts)  # the query path's small batches
+    assert float((small * onnx).sum(axis=1).min()) > 0.99999, "batch sizes do not change a vector"
+
+
+def test_the_word_table_is_read_row_by_row_outside_the_graph(settings):
+    """Only the rows of a query's tokens enter the process (pread), and they are the model's own rows."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+    from indexing.onnx_encoder import WORD_ROWS
+
+    encoder = embedder._encoder("minilm", settings.model_cache_dir)
+    assert WORD_ROWS in encoder.inputs
+    reference = SentenceTransformer(str(embedder.model_dir("minilm", settings.model_cache_dir)), device="cpu")
+    table = reference[0].auto_model.embeddings.word_embeddings.weight.detach().numpy()
+    ids = np.array([[101, 2000, 2000, 30521], [101, 102, 0, 0]])
+    rows = encoder._word_rows(ids)
+    assert rows.shape == (2, 4, 384) and rows.dtype == np.float16
+    assert np.array_equal(rows, table[ids].astype(np.float16))
 
 
 def test_an_export_is_made_once_and_reused_and_remade_when_the_weights_change(tmp_path):
