@@ -178,13 +178,13 @@ class Cluster:
         return [(ts, at, r) for (ts, at), r in zip(sent, retried)]
 
     def wait_answers(self, sent: list[tuple[str, float, bool]], timeout: float = 900) -> list[float]:
-        """Seconds from each question to its final answer (the progress message edited into it)."""
+        """Seconds from each question to its final answer (streamed, or the progress message edited into it)."""
         from bot.answers import PROGRESS_TEXT
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             replies = [self.slack.replies_to(CHANNEL, ts) for ts, *_ in sent]
-            if all(r and r[0].get("edits") and r[0]["text"] != PROGRESS_TEXT for r in replies):
+            if all(r and self.slack.answered(r[0]) and r[0]["text"] != PROGRESS_TEXT for r in replies):
                 return [r[0]["updated"] - at for r, (_, at, _) in zip(replies, sent)]
             time.sleep(0.2)
         missing = sum(1 for ts, *_ in sent if not self.slack.replies_to(CHANNEL, ts))

@@ -54,7 +54,7 @@ def wait_answers(slack, sent, timeout=900):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         replies = [slack.replies_to("C0BENCH", ts) for ts, *_ in sent]
-        if all(r and r[0].get("edits") for r in replies):
+        if all(r and slack.answered(r[0]) for r in replies):
             return replies
         time.sleep(0.1)
     raise SystemExit("answers did not arrive in time")
@@ -128,7 +128,7 @@ def graceful_stop(slack, url, bot, home: Path, count: int) -> dict:
     bot.send_signal(signal.SIGTERM)
     started = time.monotonic()
     code = bot.wait(timeout=120)
-    answered = sum(1 for ts, *_ in acked if any(m.get("edits") for m in slack.replies_to("C0BENCH", ts)))
+    answered = sum(1 for ts, *_ in acked if any(slack.answered(m) for m in slack.replies_to("C0BENCH", ts)))
     engine = create_engine(f"sqlite:///{home / 'audit.db'}")
     with engine.connect() as conn:
         audited = conn.scalar(select(func.count(Answer.id)).where(Answer.question.like("% (stop %)")))

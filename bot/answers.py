@@ -1,20 +1,24 @@
 """Listeners for questions: @-mentions, direct messages and follow-ups in threads the bot is in.
 
-Bolt acks each event at once; the answer runs in a lazy listener: a placeholder is posted in the
-thread within a second, then edited in place into the answer. A crash inside answering still ends
-with a reply (a short apology with the audit id) and an audit row holding the error.
+Bolt acks each event at once; the answer runs in a lazy listener. Within a second the asker sees the
+bot at work: a streamed reply opened with a progress task (`bot.streaming`, CITEBOT_STREAM_ANSWERS), into
+which the answer then streams; where Slack refuses a stream, a progress message edited in place into the
+answer. A crash inside answering still ends with a reply (a short apology with the audit id) and an
+audit row holding the error.
 """
 
 from __future__ import annotations
 
 import logging
 
+from answering.result import AnswerResult
 from audit.log import record_failure
 from audit.queries import answered_in_thread
 from audit.spool import UNAVAILABLE
 from bot.blocks import PROGRESS_TEXT, answer_message, help_message, notice
 from bot.conversation import needs_context, question_text, thread_context
 from bot.services import Services
+from bot.streaming import AnswerStream
 from core.errors import CitebotError
 from core.slack_web import paged
 
@@ -58,6 +62,9 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         return
     if surface is not None:
         surface.working(question)
+    elif not (ephemeral or auto) and services.settings.stream_answers:
+        stream = AnswerStream(client, channel=channel, thread_ts=thread, user=user, workspace=workspace)
+        surface = ChannelStream(stream) if stream.open() else None
     placeholder = None if ephemeral or auto or surface else client.chat_postMessage(channel=channel, thread_ts=thread,
                                                                                      text=PROGRESS_TEXT)
     result = None
@@ -85,7 +92,7 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         message = notice(f"Sorry, something went wrong while answering. The failure is logged with audit "
                          f"id {audit_id}; {contact} can look into it.")
     services.remember_thread(channel, thread)
-    if surface is not None and result is not None:
+    if surface is not None:
         surface.deliver(client, channel=channel, thread_ts=thread, user=user, workspace=workspace, result=result,
                         message=message)
     elif ephemeral:
@@ -94,6 +101,17 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         client.chat_postMessage(channel=channel, thread_ts=thread, **message)
     else:
         client.chat_update(channel=channel, ts=placeholder["ts"], **message)
+
+
+class ChannelStream:
+    """The `surface` of a channel or DM reply streamed since before answering (its progress task shown)."""
+
+    def __init__(self, stream: AnswerStream):
+        self.stream = stream
+
+    def deliver(self, client, *, channel: str, thread_ts: str, user: str, workspace: str | None,
+                result: AnswerResult | None, message: dict) -> None:
+        self.stream.finish(result, message)  # the stream knows where it is
 
 
 def register(app, services: Services) -> None:

@@ -18,9 +18,9 @@ import time
 
 from answering.result import AnswerResult
 from bot.answers import answer_in_thread
-from bot.blocks import stream_end_blocks
-from bot.formatting import prompt_text, stream_units
+from bot.formatting import prompt_text
 from bot.services import Services
+from bot.streaming import AnswerStream
 from indexing.store import coverage
 
 log = logging.getLogger("citebot.slack")
@@ -70,18 +70,9 @@ class AssistantThread:
             self.set_title(question[:120])
 
     def deliver(self, client, *, channel: str, thread_ts: str, user: str, workspace: str | None,
-                result: AnswerResult, message: dict) -> None:
-        from slack_sdk.errors import SlackApiError
-
-        try:
-            stream = client.chat_stream(channel=channel, thread_ts=thread_ts, recipient_user_id=user,
-                                        recipient_team_id=workspace, buffer_size=1)  # each unit goes out at once
-            for unit in stream_units(result.answer):
-                stream.append(markdown_text=unit + "\n\n")
-            stream.stop(blocks=stream_end_blocks(result))
-        except SlackApiError as exc:  # rate-limited or not allowed here: one ordinary message instead
-            log.warning("streaming the answer failed (%s); posting it whole", exc.response.get("error"))
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, **message)
+                result: AnswerResult | None, message: dict) -> None:
+        AnswerStream(client, channel=channel, thread_ts=thread_ts, user=user, workspace=workspace).finish(result,
+                                                                                                          message)
 
 
 def register(app, services: Services, covered: Coverage) -> None:

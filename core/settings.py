@@ -169,6 +169,9 @@ class SlackSettings(BaseModel):
     answer_concurrency: int = Field(default_factory=lambda: max(1, (os.cpu_count() or 2) // 2), ge=1, le=64,
                                     description="Questions answered at once per bot process (default: half "
                                     "the cores); the rest wait their turn, their progress message already up.")
+    stream_answers: bool = Field(True, description="Stream answers in channels and DMs (chat.startStream, "
+                                 "opened with a progress task); off, or where Slack refuses a stream: a progress "
+                                 "message edited into the answer. Assistant threads always stream.")
     resolved_reaction: str = Field("white_check_mark",
                                    description="Reaction name that marks a Slack thread resolved.")
 

@@ -296,6 +296,11 @@ class SlackEmulator(AiAppSurface):
                         "message": {"text": message["text"]}}
         return {"ok": False, "error": "message_not_found"}
 
+    @staticmethod
+    def answered(message: dict) -> bool:
+        """Whether a reply holds its final text: a progress message edited, or a stream stopped or replaced."""
+        return bool(message.get("edits")) or message.get("streamed") == "stopped"
+
     def replies_to(self, channel: str, thread_ts: str) -> list[dict]:
         return [m for m in self.posted if m.get("channel") == channel and m.get("thread_ts") == thread_ts]
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 import json
 import time
 
+# Streaming chunk types and the fields each requires, from the Node SDK's types (@slack/types chunk.ts).
+_CHUNK_FIELDS = {"markdown_text": ("text",), "task_update": ("id", "title", "status"), "plan_update": ("title",),
+                 "blocks": ("blocks",)}
+_TASK_STATUSES = {"pending", "in_progress", "complete", "error"}
+
 
 class AiAppSurface:
     """State: `views` (user → the Home view published for them), `assistant_calls` ([(method, params)]),
-    and streamed messages in `posted` with `streamed` set and every append kept in `chunks`."""
+    and streamed messages in `posted` with `streamed` set, every text append kept in `chunks` and every
+    task update as (id, status) in `tasks`."""
 
     def _ai_init(self) -> None:
         self.views: dict[str, dict] = {}
@@ -40,21 +46,37 @@ class AiAppSurface:
     def api_assistant_threads_setTitle(self, params: dict) -> dict:  # noqa: N802
         return self._assistant("setTitle", params)
 
-    @staticmethod
-    def _streamed_text(params: dict) -> str:
-        """The text a stream call adds: `markdown_text`, then its markdown_text chunks."""
+    def _chunks(self, params: dict) -> list[dict]:
+        """A stream call's chunks, each checked against the chunk types Slack documents (a wrong one is a
+        violation, like any argument the spec refuses)."""
         chunks = params.get("chunks") or []
         chunks = json.loads(chunks) if isinstance(chunks, str) else chunks
+        for chunk in chunks:
+            kind = chunk.get("type")
+            if kind not in _CHUNK_FIELDS:
+                self.violations.append(f"stream chunk of unknown type {kind!r}")
+            elif missing := [f for f in _CHUNK_FIELDS[kind] if not chunk.get(f)]:
+                self.violations.append(f"{kind} chunk without {', '.join(missing)}")
+            elif kind == "task_update" and chunk["status"] not in _TASK_STATUSES:
+                self.violations.append(f"task_update chunk with status {chunk['status']!r}")
+        return chunks
+
+    def _streamed(self, message: dict, params: dict) -> str:
+        """Record a stream call's task updates on `message`; the text it adds: `markdown_text`, then its
+        markdown_text chunks."""
+        chunks = self._chunks(params)
+        message.setdefault("tasks", []).extend((c["id"], c["status"]) for c in chunks if c.get("type") == "task_update")
         return (params.get("markdown_text") or "") + "".join(c.get("text", "") for c in chunks
                                                              if c.get("type") == "markdown_text")
 
     def api_chat_startStream(self, params: dict) -> dict:  # noqa: N802
         ts = self._new_ts()
-        text = self._streamed_text(params)
-        self.posted.append({"type": "message", "ts": ts, "user": self.BOT_USER, "bot_id": "B0CITEBOT", "text": text,
-                            "blocks": None, "channel": params["channel"], "thread_ts": params["thread_ts"],
-                            "kind": "message", "at": time.monotonic(), "streamed": "open",
-                            "chunks": [text] if text else []})
+        message = {"type": "message", "ts": ts, "user": self.BOT_USER, "bot_id": "B0CITEBOT", "text": "",
+                   "blocks": None, "channel": params["channel"], "thread_ts": params["thread_ts"], "kind": "message",
+                   "at": time.monotonic(), "streamed": "open", "chunks": []}
+        if text := self._streamed(message, params):
+            message.update(text=text, chunks=[text])
+        self.posted.append(message)
         return {"ok": True, "channel": params["channel"], "ts": ts}
 
     def _stream(self, params: dict) -> dict | None:
@@ -64,15 +86,16 @@ class AiAppSurface:
         message = self._stream(params)
         if message is None:
             return {"ok": False, "error": "message_not_in_streaming_state"}
-        message["chunks"].append(self._streamed_text(params))
-        message["text"] += message["chunks"][-1]
+        if text := self._streamed(message, params):
+            message["chunks"].append(text)
+            message["text"] += text
         return {"ok": True, "channel": params["channel"], "ts": params["ts"]}
 
     def api_chat_stopStream(self, params: dict) -> dict:  # noqa: N802
         message = self._stream(params)
         if message is None:
             return {"ok": False, "error": "message_not_in_streaming_state"}
-        if last := self._streamed_text(params):
+        if last := self._streamed(message, params):
             message["chunks"].append(last)
             message["text"] += last
         message.update(streamed="stopped", blocks=self._blocks(params), updated=time.monotonic())

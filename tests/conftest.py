@@ -131,7 +131,10 @@ def bot(tmp_path_factory):
                                    "per trip, approved by finance.")])
         settings = Settings(home=root / "home", slack_bot_token="xoxb-test", slack_signing_secret="s3cret",
                             slack_api_url=slack.api_url, slack_admins=ADMIN, escalation_channel="C0GENERAL",
-                            config=root / "citebot.toml")
+                            config=root / "citebot.toml",
+                            # The progress-message path (workspaces without streaming); tests/test_slack_streaming.py
+                            # turns streaming on, as it is by default.
+                            stream_answers=False)
         (root / "citebot.toml").write_text(f'''[[sources]]
 name = "office"
 type = "files"
