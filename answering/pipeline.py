@@ -35,6 +35,7 @@ from answering.result import AnswerResult, Citation, Sentence
 from answering.router import RouteDecision, decide_route
 from answering.tracing import TracedSentence, trace
 from core.errors import CitebotError
+from core.sentences import split_sentences
 from core.settings import AnsweringSettings, IndexSettings, RetrievalSettings
 from indexing.embedder import EMBED_MODEL_ID
 from indexing.retrieval import HybridRetriever, Passage
@@ -139,14 +140,16 @@ class Answerer(CustomQueryEngine):
 
     def answer(self, question: str, context: str | None = None,
                allowed: Callable[[Passage], bool] | None = None, unhappy: bool = False,
-               contact: str | None = None) -> AnswerResult:
+               contact: str | None = None, on_text: Callable[[str], None] | None = None) -> AnswerResult:
         """Answer one question.
 
         `context` (earlier questions of the thread) is added to the retrieval query so "what about
         staging?" finds the staging section; `allowed` drops passages the asker may not see (private
         channels) before anything is routed or cited; `unhappy` (the user said the last answer was
         wrong) hands the question to a person instead of answering again from the same docs; `contact`
-        overrides CITEBOT_ESCALATION_CONTACT (per-channel escalation groups).
+        overrides CITEBOT_ESCALATION_CONTACT (per-channel escalation groups); `on_text` receives each
+        sentence of a generated answer as soon as it is written and traced, rendered as in the final
+        answer (its `[n]`), so a chat can show the answer while the model writes it.
         """
         contact = contact or self.settings.escalation_contact
         question = validate_question(question, self.settings)
@@ -162,7 +165,7 @@ class Answerer(CustomQueryEngine):
                               route_reason=decision.reason, model="", passages=passages,
                               relevance=decision.scores, thresholds=decision.thresholds.as_dict())
         if decision.route == "rag":
-            traced = self._compose(result, question, passages, decision)
+            traced = self._compose(result, question, passages, decision, on_text)
             if traced:
                 self._render(result, traced, passages)
             else:  # relevant passages, but not one sentence of them answers: the composer's verdict
@@ -184,14 +187,14 @@ class Answerer(CustomQueryEngine):
         return result
 
     def _compose(self, result: AnswerResult, question: str, passages: list[Passage],
-                 decision: RouteDecision) -> list[TracedSentence]:
+                 decision: RouteDecision, on_text: Callable[[str], None] | None = None) -> list[TracedSentence]:
         """The answer's sentences, each traced to its passages: generated and traced, or quoted when the
         style is extractive or the model failed or said nothing the passages support."""
         traced: list[TracedSentence] = []
         if self._style() == "generative":
             usage: dict[str, int] = {}
             try:
-                traced = self._generate(question, passages, usage)
+                traced = self._generate(question, passages, usage, on_text)
                 result.model = self.generator.name
             except GenerationError as exc:
                 result.error = str(exc)
@@ -214,13 +217,36 @@ class Answerer(CustomQueryEngine):
             result.answer += ("\n(The language model did not respond, so these sentences are quoted from the "
                               "sources.)")
 
-    def _generate(self, question: str, passages: list[Passage], usage: dict[str, int]) -> list[TracedSentence]:
+    def _generate(self, question: str, passages: list[Passage], usage: dict[str, int],
+                  on_text: Callable[[str], None] | None = None) -> list[TracedSentence]:
+        """The model's answer, each sentence traced as soon as it is complete (the one after it has begun),
+        kept if a passage supports it (or flagged, with CITEBOT_UNSUPPORTED=flag), and then handed to
+        `on_text`: nothing untraced is ever shown."""
         context = "\n\n".join(f"[{i}] {p.heading}: {without_instructions(p.body)}" for i, p in enumerate(passages, 1))
-        text = self.generator.complete([{"role": "system", "content": GROUNDED_PROMPT},
+        pieces = self.generator.stream([{"role": "system", "content": GROUNDED_PROMPT},
                                         {"role": "user", "content": f"Passages:\n{context}\n\nQuestion: {question}"}],
                                        max_tokens=220, usage=usage)
-        traced = [s for s in trace(text, passages, self.settings.support_threshold) if not instruction_like(s.text)]
-        return traced if self.settings.unsupported == "flag" else [s for s in traced if s.supported]
+        kept: list[TracedSentence] = []
+        numbers: dict[int, int] = {}  # passage → its number in the answer, by first use (`_number_citations`)
+
+        def take(sentence: str) -> None:
+            for traced in trace(sentence, passages, self.settings.support_threshold):
+                if instruction_like(traced.text) or not (traced.supported or self.settings.unsupported == "flag"):
+                    continue
+                kept.append(traced)
+                if on_text is not None:
+                    on_text(_rendered(traced, [numbers.setdefault(i, len(numbers) + 1) for i in traced.citations]))
+
+        text, done = "", 0
+        for piece in pieces:
+            text += piece
+            complete = split_sentences(text)[:-1]  # the last may still grow
+            for sentence in complete[done:]:
+                take(sentence)
+            done = max(done, len(complete))
+        for sentence in split_sentences(text)[done:]:
+            take(sentence)
+        return kept
 
     def _escalate(self, result: AnswerResult, question: str, reason: str, contact: str, context: str | None) -> None:
         generator = None
@@ -254,10 +280,14 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
     ]
     result.sentences = [Sentence(s.text, [numbers[i] for i in s.citations], s.support, s.kind) for s in traced]
     if all(s.kind == "sentence" for s in traced):  # a generated answer: sentences in one paragraph
-        result.answer = " ".join(s.text + ("".join(f" [{n}]" for n in sent.citations) if s.supported
-                                           else UNSUPPORTED_MARK) for s, sent in zip(traced, result.sentences))
+        result.answer = " ".join(_rendered(s, sent.citations) for s, sent in zip(traced, result.sentences))
     else:  # quoted units: one Markdown block each, its marker where a reader sees it
         result.answer = "\n\n".join(cite_unit(s.text, s.citations) for s in result.sentences)
+
+
+def _rendered(sentence: TracedSentence, numbers: list[int]) -> str:
+    """A generated sentence as the answer shows it: its `[n]` markers, or the unsupported flag."""
+    return sentence.text + ("".join(f" [{n}]" for n in numbers) if sentence.supported else UNSUPPORTED_MARK)
 
 
 def cite_unit(markdown: str, numbers: list[int]) -> str:

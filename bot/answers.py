@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 
-from answering.result import AnswerResult
 from audit.log import record_failure
 from audit.queries import answered_in_thread
 from audit.spool import UNAVAILABLE
@@ -51,8 +50,8 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
                      thread_ts: str | None, auto: bool = False, bot_user_id: str | None = None,
                      workspace: str | None = None, surface=None) -> None:
     """Answer one message; `auto` is an unprompted answer to a question posted in an auto-answer channel.
-    `surface` (an assistant thread, `bot.assistant`) shows a status instead of a progress message and
-    delivers the answer itself (streamed)."""
+    `surface` (an assistant thread, `bot.assistant`) shows a status instead of a progress message, and
+    its `stream` delivers the answer."""
     thread = thread_ts or ts
     config = services.channels.for_channel(channel)
     ephemeral = config.reply == "ephemeral" and surface is None
@@ -60,13 +59,14 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
     if not question:
         client.chat_postMessage(channel=channel, thread_ts=thread, **help_message(services.is_admin(user)))
         return
+    stream = surface.stream if surface is not None else None
     if surface is not None:
         surface.working(question)
     elif not (ephemeral or auto) and services.settings.stream_answers:
         stream = AnswerStream(client, channel=channel, thread_ts=thread, user=user, workspace=workspace)
-        surface = ChannelStream(stream) if stream.open() else None
-    placeholder = None if ephemeral or auto or surface else client.chat_postMessage(channel=channel, thread_ts=thread,
-                                                                                     text=PROGRESS_TEXT)
+        stream = stream if stream.open() else None
+    placeholder = None if ephemeral or auto or stream else client.chat_postMessage(channel=channel, thread_ts=thread,
+                                                                                    text=PROGRESS_TEXT)
     result = None
     context, unhappy = None, False
     if thread_ts and thread_ts != ts:
@@ -77,7 +77,8 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         with services.answer_slots:
             result = services.answerer.ask(question, user=user, channel=channel, thread_ts=thread, context=context,
                                            unhappy=unhappy, allowed=services.allowed(client, user, channel),
-                                           contact=contact, workspace=workspace)
+                                           contact=contact, workspace=workspace,
+                                           on_text=stream.partial if stream is not None else None)
         if auto and (result.route != "rag" or (config.require_citations and not result.citations)):
             return  # nobody asked us: speak up only with a cited answer (still in the audit log)
         message = answer_message(result)
@@ -92,26 +93,14 @@ def answer_in_thread(services: Services, client, *, channel: str, user: str, tex
         message = notice(f"Sorry, something went wrong while answering. The failure is logged with audit "
                          f"id {audit_id}; {contact} can look into it.")
     services.remember_thread(channel, thread)
-    if surface is not None:
-        surface.deliver(client, channel=channel, thread_ts=thread, user=user, workspace=workspace, result=result,
-                        message=message)
+    if stream is not None:
+        stream.finish(result, message)
     elif ephemeral:
         client.chat_postEphemeral(channel=channel, user=user, thread_ts=thread, **message)
     elif placeholder is None:
         client.chat_postMessage(channel=channel, thread_ts=thread, **message)
     else:
         client.chat_update(channel=channel, ts=placeholder["ts"], **message)
-
-
-class ChannelStream:
-    """The `surface` of a channel or DM reply streamed since before answering (its progress task shown)."""
-
-    def __init__(self, stream: AnswerStream):
-        self.stream = stream
-
-    def deliver(self, client, *, channel: str, thread_ts: str, user: str, workspace: str | None,
-                result: AnswerResult | None, message: dict) -> None:
-        self.stream.finish(result, message)  # the stream knows where it is
 
 
 def register(app, services: Services) -> None:

@@ -16,7 +16,6 @@ import logging
 import threading
 import time
 
-from answering.result import AnswerResult
 from bot.answers import answer_in_thread
 from bot.formatting import prompt_text
 from bot.services import Services
@@ -59,20 +58,15 @@ def suggested_prompts(covered: dict[str, dict]) -> list[dict[str, str]]:
 
 
 class AssistantThread:
-    """The `surface` answer_in_thread talks to: status and title before, a streamed answer after."""
+    """The `surface` answer_in_thread talks to: status and title before, the answer streamed after."""
 
-    def __init__(self, set_status, set_title, titled: bool):
-        self.set_status, self.set_title, self.titled = set_status, set_title, titled
+    def __init__(self, set_status, set_title, titled: bool, stream: AnswerStream):
+        self.set_status, self.set_title, self.titled, self.stream = set_status, set_title, titled, stream
 
     def working(self, question: str) -> None:
         self.set_status(STATUS)
         if not self.titled:
             self.set_title(question[:120])
-
-    def deliver(self, client, *, channel: str, thread_ts: str, user: str, workspace: str | None,
-                result: AnswerResult | None, message: dict) -> None:
-        AnswerStream(client, channel=channel, thread_ts=thread_ts, user=user, workspace=workspace).finish(result,
-                                                                                                          message)
 
 
 def register(app, services: Services, covered: Coverage) -> None:
@@ -91,7 +85,9 @@ def register(app, services: Services, covered: Coverage) -> None:
     @assistant.user_message
     def message(payload, client, context, set_status, set_title):
         key = (payload["channel"], payload["thread_ts"])
-        surface = AssistantThread(set_status, set_title, key in titled)
+        stream = AnswerStream(client, channel=payload["channel"], thread_ts=payload["thread_ts"],
+                              user=payload.get("user", ""), workspace=context.team_id)
+        surface = AssistantThread(set_status, set_title, key in titled, stream)
         titled[key] = None
         if len(titled) > 10000:
             del titled[next(iter(titled))]

@@ -44,10 +44,12 @@ class AnswerService:
     def ask(self, question: str, user: str | None = None, channel: str | None = None,
             thread_ts: str | None = None, context: str | None = None,
             allowed: Callable[[Passage], bool] | None = None, unhappy: bool = False,
-            contact: str | None = None, workspace: str | None = None) -> AnswerResult:
+            contact: str | None = None, workspace: str | None = None,
+            on_text: Callable[[str], None] | None = None) -> AnswerResult:
         """Answer and audit one question; `user`, `channel`, `thread_ts` and `workspace` (the Slack team
         id, for multi-workspace installs) are only recorded. See `Answerer.answer` for the rest."""
-        result = self.answerer.answer(question, context=context, allowed=allowed, unhappy=unhappy, contact=contact)
+        result = self.answerer.answer(question, context=context, allowed=allowed, unhappy=unhappy, contact=contact,
+                                      on_text=on_text)
         result.workspace = workspace
         record_answer(self.engine, result, user, channel, thread_ts, self.spool, self.settings.redact_emails,
                       escalated_to=result.escalated_to)

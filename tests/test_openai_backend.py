@@ -115,3 +115,22 @@ def test_instructions_inside_documents_neither_steer_nor_leak(settings, corpus):
     extractive = AnswerService(settings).ask("When does the bike room close?")
     assert "instructions" not in extractive.answer and "admin bot" not in extractive.answer
     assert extractive.route == result.route == "rag"
+
+
+def test_a_generated_answer_is_handed_out_sentence_by_sentence_once_traced(openai_settings):
+    def three_sentences(messages: list[dict], model: str = "") -> str:
+        n = passage_number(messages, "basement garage")
+        return (f"Bicycles go in the basement garage on level -1 [{n}]. The CEO flies in by helicopter [{n}]. "
+                f"Bike owners also get a free locker and a monthly bonus of 50 euros.")
+
+    shown: list[str] = []
+    with OpenAIStandIn(three_sentences) as fake:
+        settings = openai_settings.model_copy(update={"openai_base_url": fake.base_url})
+        result = AnswerService(settings).ask("Where do I park my bike?", on_text=shown.append)
+    assert shown == [result.answer], "the one supported sentence, rendered as in the answer; nothing else"
+    assert shown[0].startswith("Bicycles go in the basement garage") and shown[0].endswith("[1]")
+    with OpenAIStandIn(three_sentences) as fake:
+        flagged = openai_settings.model_copy(update={"openai_base_url": fake.base_url, "unsupported": "flag"})
+        shown.clear()
+        result = AnswerService(flagged).ask("Where do I park my bike?", on_text=shown.append)
+    assert len(shown) == 3 and " ".join(shown) == result.answer and shown[1].endswith(UNSUPPORTED_MARK)

@@ -8,8 +8,13 @@ import pytest
 from slack_sdk.models.blocks import Block
 from sqlalchemy import select
 
+from bot.blocks import answer_message
+from bot.streaming import AnswerStream
 from core.db import session_scope
 from core.models import Answer
+from emulator.openai_api import OpenAIStandIn
+from tests.conftest import USER
+from tests.test_openai_backend import passage_number
 from tests.test_slack_app import mention, wait_for
 
 
@@ -70,3 +75,44 @@ def test_a_refused_question_closes_the_stream_and_says_why(streaming):
     reply = only_reply(slack, ts, lambda m: m.get("edits"))
     assert reply["streamed"] == "stopped" and reply["tasks"][-1] == ("answer", "error")
     assert "characters long" in reply["blocks"][0]["text"]["text"]
+
+
+def test_a_generated_answer_streams_into_the_reply_sentence_by_sentence(streaming, monkeypatch):
+    slack, url, app = streaming
+
+    def two_facts(messages: list[dict], model: str = "") -> str:
+        n = passage_number(messages, "basement garage")
+        return (f"Bicycles go in the basement garage on level -1 [{n}]. "
+                f"The garage door code changes every month and is posted in #office [{n}].")
+
+    answerer = app.citebot_services.answerer.answerer
+    with OpenAIStandIn(two_facts) as fake:
+        generative = answerer.settings.model_copy(update={
+            "llm": "openai", "openai_api_key": "sk-test", "llm_model": "fake-gpt", "openai_base_url": fake.base_url,
+            "answer_style": "generative"})
+        monkeypatch.setattr(answerer, "settings", generative)
+        monkeypatch.setattr(answerer, "_generator", None)
+        _, ts = mention(slack, url, "Where can I park my bicycle?")
+        reply = only_reply(slack, ts, lambda m: m.get("streamed") == "stopped")
+        assert fake.problems == []
+    first, second = reply["chunks"]  # one append per traced sentence, nothing else
+    assert first.startswith("Bicycles go in the basement garage") and first.endswith("[1] ")
+    assert second.startswith("The garage door code changes") and second.endswith("[1] ")
+    assert reply["tasks"] == [("answer", "in_progress"), ("answer", "complete")]
+    assert any(b["type"] == "actions" for b in reply["blocks"]), "sources and buttons close the stream"
+
+
+def test_an_answer_other_than_the_streamed_sentences_replaces_them(bot):
+    """The model wrote a sentence, then failed; the answer was quoted from the docs instead."""
+    from slack_sdk import WebClient
+
+    slack, _, app, _ = bot
+    result = app.citebot_services.answerer.answerer.answer("Where can I park my bicycle?")
+    stream = AnswerStream(WebClient(token="xoxb-test", base_url=slack.api_url), channel="C0GENERAL",
+                          thread_ts="1800000009.000100", user=USER, workspace="T0EMULATE")
+    assert stream.open()
+    stream.partial("Bicycles are welcome anywhere [1].")
+    stream.finish(result, answer_message(result))
+    reply = only_reply(slack, "1800000009.000100", lambda m: m.get("edits"))
+    assert "basement" in reply["blocks"][0]["text"]["text"] and "anywhere" not in reply["text"]
+    assert reply["streamed"] == "stopped" and reply["tasks"][-1] == ("answer", "complete")
