@@ -53,16 +53,14 @@ class AnswerStream:
     def partial(self, sentence: str) -> None:
         """One traced sentence of a generated answer (`Answerer.answer`'s `on_text`), shown while the model
         writes the next. Never raises into answering: a stream Slack breaks off here is replaced at the end."""
-        from slack_sdk.errors import SlackApiError
-
         if self.broken:
             return
         try:
             self._close_task()
             self.stream.append(markdown_text=" ".join(stream_units(sentence)) + " ")
             self.shown.append(sentence)
-        except SlackApiError as exc:
-            log.warning("streaming a sentence failed (%s); the whole answer will replace it", exc.response.get("error"))
+        except Exception as exc:  # noqa: BLE001 - Slack refusing or unreachable must not fail the answer
+            log.warning("streaming a sentence failed (%s); the whole answer will replace it", exc)
             self.broken = True
 
     def finish(self, result: AnswerResult | None, message: dict) -> None:
