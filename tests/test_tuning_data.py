@@ -44,6 +44,32 @@ def test_the_learned_reply_is_the_teams_last_reply_not_the_askers_thanks_or_a_bo
         assert not example.reply.lower().startswith(("thanks!", "thank you", "perfect"))
         assert example.prompt.startswith("asker: ")
     assert sum(e.escalates for e in sample.train) == sum(escalates(e.reply) for e in sample.train)
+    assert sample.stats.chatter_skipped > 20, "the sample's bystander 'hmm' replies are not learned"
+
+
+def test_an_earlier_team_reply_that_asks_or_loops_someone_in_is_learned_too_chatter_is_not(tmp_path):
+    from benchmarks.sample_threads import write_export
+
+    asker, helper, bystander = PEOPLE[0][0], RESPONDERS[0][0], RESPONDERS[1][0]
+    root = "1790000000.000100"
+    turns = [(asker, "The orders replica is 40 minutes behind primary, dashboards are stale"),
+             (bystander, "Hmm, never seen that one."),
+             (helper, "Which dashboard exactly, and since when roughly?"),
+             (asker, "Orders overview, since about 9:10"),
+             (helper, "Thanks, looping in <!subteam^S01|@db-team>: they own replication.")]
+    messages = [{"type": "message", "ts": f"17900000{i:02d}.000100", "user": user, "text": text,
+                 "thread_ts": root} for i, (user, text) in enumerate(turns)]
+    messages[0].update(ts=root, reactions=[{"name": "white_check_mark", "users": [asker], "count": 1}])
+    write_export([{"channel": "help-platform", "messages": messages}], tmp_path / "export")
+    data = build_dataset(from_export(tmp_path / "export", "white_check_mark"), heldout_fraction=0.0)
+    assert [e.reply for e in data.train] == ["Which dashboard exactly, and since when roughly?",
+                                             "Thanks, looping in @db-team: they own replication."]
+    asked, resolved = data.train
+    assert asked.asks and asked.prompt.endswith("teammate: Hmm, never seen that one.")
+    assert f"teammate: {asked.reply}" in resolved.prompt and resolved.handles == ["@db-team"]
+    assert (data.stats.earlier_replies, data.stats.chatter_skipped) == (1, 1)
+    held = build_dataset(from_export(tmp_path / "export", "white_check_mark"), heldout_fraction=1.0)
+    assert [e.reply for e in held.heldout] == [resolved.reply], "a held-out thread gives its resolving reply"
 
 
 def test_dataset_is_deterministic_and_written_as_jsonl(sample, tmp_path):
@@ -64,8 +90,11 @@ def test_the_same_thread_twice_is_deduplicated(copy_of, tmp_path):
     (export / "channels.json").write_text(json.dumps(channels))
     data = build_dataset(from_export(export, "white_check_mark"))
     assert data.stats.duplicates > 5
-    base = build_dataset(from_export(SHIPPED, "white_check_mark"))
-    assert data.stats.train + data.stats.heldout == base.stats.train + base.stats.heldout
+    pairs = [(e.prompt.lower(), e.reply.lower()) for e in data.train + data.heldout]
+    assert len(pairs) == len(set(pairs)), "no example twice"
+    copies = {e.thread.split(":")[1] for e in data.train + data.heldout if e.thread.startswith("C0COPY:")}
+    originals = {e.thread.split(":")[1] for e in data.train + data.heldout if not e.thread.startswith("C0COPY:")}
+    assert not copies & originals, "a thread and its copy never both give examples (on either side)"
 
 
 def test_held_out_side_depends_only_on_the_thread():
