@@ -151,7 +151,8 @@ def _word_table_outside(model, folder: Path) -> dict:
     cast = helper.make_node("Cast", [WORD_ROWS], [lookup.output[0]], to=TensorProto.FLOAT, name="word_rows_float32")
     graph.node.insert(list(graph.node).index(lookup), cast)
     graph.node.remove(lookup)
-    graph.input.append(helper.make_tensor_value_info(WORD_ROWS, TensorProto.FLOAT16, ["batch", "tokens", rows.shape[1]]))
+    rows_input = helper.make_tensor_value_info(WORD_ROWS, TensorProto.FLOAT16, ["batch", "tokens", rows.shape[1]])
+    graph.input.append(rows_input)
     return {"rows": int(rows.shape[0]), "dimension": int(rows.shape[1])}
 
 

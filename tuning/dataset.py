@@ -161,7 +161,7 @@ def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names:
         if examples == "no_team_reply":
             stats.no_team_reply += 1
             continue
-        whole = hashlib.sha256("\x00".join(e.reply for e in examples).encode() + examples[-1].prompt.encode()).hexdigest()
+        whole = hashlib.sha256(("\x00".join(e.reply for e in examples) + examples[-1].prompt).encode()).hexdigest()
         if whole in seen:  # the same thread again (a channel exported twice): none of its replies, on either side
             stats.duplicates += 1
             continue
