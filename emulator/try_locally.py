@@ -1,7 +1,7 @@
 """`citebot serve --emulator`: the real app behind the local Slack emulator, driven from the terminal.
 
-Each line typed is delivered as a signed @-mention in #try-citebot; the bot's progress message and
-final answer come back through the emulated Web API and are printed as plain text. Nothing leaves
+Each line typed is delivered as a signed @-mention in #try-citebot; the bot's final answer (streamed,
+or its progress message edited) comes back through the emulated Web API and is printed as plain text. Nothing leaves
 the machine and no Slack workspace is needed.
 """
 
@@ -18,9 +18,14 @@ _LINK = re.compile(r"<([^|>]+)\|([^>]+)>")
 
 
 def render(message: dict) -> str:
-    """Block Kit sections as terminal text: links become `label (url)`, entities are unescaped."""
-    parts = [b["text"]["text"] for b in message.get("blocks") or [] if b.get("type") in ("section", "context")
-             and "text" in b] or [message.get("text", "")]
+    """A streamed answer's text, then Block Kit sections, as terminal text: links become `label (url)`,
+    entities are unescaped."""
+    sections = [b["text"]["text"] for b in message.get("blocks") or [] if b.get("type") in ("section", "context")
+                and "text" in b]
+    if message.get("streamed") == "stopped":  # the answer arrived as stream text; the blocks hold its sources
+        parts = [message["text"].strip()] + sections
+    else:
+        parts = sections or [message.get("text", "")]
     parts += [e["text"] for b in message.get("blocks") or [] if b.get("type") == "context"
               for e in b.get("elements", []) if "text" in e]
     text = "\n".join(parts)
@@ -52,7 +57,8 @@ def run(settings, timeout: float = 300.0) -> None:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 replies = slack.replies_to(CHANNEL, ts)
-                if replies and (replies[0].get("edits") or not replies[0]["text"].startswith(":hourglass")):
+                if replies and (slack.answered(replies[0]) or not (replies[0].get("streamed")
+                                                                   or replies[0]["text"].startswith(":hourglass"))):
                     print(render(replies[0]) + "\n")
                     break
                 time.sleep(0.1)
