@@ -1,8 +1,8 @@
 """`citebot serve --emulator`: the real app behind the local Slack emulator, driven from the terminal.
 
 Each line typed is delivered as a signed @-mention in #try-citebot; the bot's final answer (streamed,
-or its progress message edited) comes back through the emulated Web API and is printed as plain text. Nothing leaves
-the machine and no Slack workspace is needed.
+or its progress message edited) comes back through the emulated Web API and is printed as plain text.
+Nothing leaves the machine and no Slack workspace is needed.
 """
 
 from __future__ import annotations

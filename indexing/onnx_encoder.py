@@ -38,7 +38,7 @@ BATCH = 16
 # sentences of an answer) take 16 sentences of 32 tokens or one 128-token text: a cold `ask` peaked 12 MB
 # lower than with 16 x 128² and encoded as fast (226 handbook sentences: 395 vs 413 ms; halving it again
 # cost 20% for 4 MB). Indexing embeds whole chunks in bulk, where batches of four 256-token chunks are
-# faster (598 Debian FAQ chunks: 15.3 s one by one vs 17.2 s) and the memory is a one-off job's.
+# faster (300 Debian FAQ documents: 7.5 s vs 8.2 s with the query bound) and the memory is a one-off job's.
 PAIRS_PER_BATCH = 16 * 32 * 32
 BULK_PAIRS = 16 * 128 * 128
 
