@@ -168,7 +168,8 @@ def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names:
         seen.add(whole)
         held = in_heldout(thread.key, heldout_fraction)
         for example in examples[-1:] if held else examples:
-            if example is not examples[-1] and not (example.escalates or example.asks or example.handles):
+            earlier = example is not examples[-1]
+            if earlier and not (example.escalates or example.asks or example.handles):
                 stats.chatter_skipped += 1
                 continue
             fingerprint = hashlib.sha256(f"{example.prompt}\x00{example.reply}".lower().encode()).hexdigest()
@@ -177,7 +178,7 @@ def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names:
                 continue
             seen.add(fingerprint)
             (heldout if held else train).append(example)
-            stats.earlier_replies += not held and example is not examples[-1]
+            stats.earlier_replies += earlier
         people[thread.key] = sorted({m["user"] for m in thread.messages if is_knowledge(m) and m.get("user")})
     stats.secrets_scrubbed = scrub.secrets
     stats.train, stats.heldout = len(train), len(heldout)
