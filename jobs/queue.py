@@ -52,7 +52,9 @@ def celery_app(broker_url: str, notifier: NotifierFactory = silent):
         except LockBusy as busy:
             raise task.retry(countdown=LOCK_RETRY_SECONDS, exc=busy)
 
-    app.task(name="citebot.run_job", bind=True, max_retries=LOCK_RETRY_LIMIT)(run_job_task)
+    # shared=False: a shared task joins every Celery app made later in the process, so a worker that had
+    # made an app before (its queue-depth gauge) ran its jobs with that app's silent notifier
+    app.task(name="citebot.run_job", bind=True, max_retries=LOCK_RETRY_LIMIT, shared=False)(run_job_task)
     return app
 
 
