@@ -40,6 +40,7 @@ def serve(
         return
     app = build_app(settings, process_before_response=settings.slack_process_before_response)
     app.citebot_services.answerer.warm_up()
+    app.citebot_services.jobs.warm_up()
     if settings.retention_days:
         from audit.retention import RetentionJob
 

@@ -47,6 +47,17 @@ class JobRunner:
     def queued(self) -> bool:
         return bool(self.settings.broker_url)
 
+    def warm_up(self) -> None:
+        """Do the job commands' first-use work now (the queue and lock clients' imports, the sources file,
+        a lock lookup) rather than inside Slack's 3-second acknowledgement of the first `/reindex`: in a
+        bot that had just started beside busy workers it took longer, and Slack saw the command fail."""
+        if self.queued:
+            import jobs.queue  # noqa: F401 - Celery and kombu, imported by the first enqueue otherwise
+        try:
+            self.busy("reindex")
+        except Exception as exc:  # noqa: BLE001 - /readyz reports an unreachable Redis; serving goes on
+            log.warning("could not look up the job locks at start: %s", exc)
+
     def busy(self, kind: str, target: str = "") -> str | None:
         """The lock a new job of this kind would wait for, or None: lets Slack say "already running"."""
         return busy_lock(self.settings, kind, target)

@@ -130,3 +130,35 @@ def test_cli_index_refuses_a_source_a_worker_is_reindexing(cli_env, tmp_path, co
         assert_clean_error(run(cli_env, "index", "--source", "office"), f"(job {key_owner})")
     done = run(cli_env, "index", "--source", "office", "--json")
     assert done.returncode == 0 and json.loads(done.stdout)["added"] == 3
+
+
+def test_a_worker_reports_through_its_own_notifier_after_another_queue_app_was_made(monkeypatch):
+    """The worker's queue-depth gauge makes a Celery app of its own before the worker's; the jobs must
+    still report to Slack through the worker's notifier, not the gauge app's silent one."""
+    import jobs.queue as queue
+
+    monkeypatch.setattr(queue, "run_job", lambda settings, engine, job_id, worker, notifier: notifier)
+    monkeypatch.setattr(queue, "get_settings", lambda: Settings(database_url="sqlite://"))
+    wrong = 0
+    for _ in range(20):  # which of two same-named shared tasks an app keeps depends on set order: repeat
+        with queue.celery_app("memory://").connection_for_write():  # the gauge's reading
+            pass
+
+        def slack(job):
+            return None
+
+        worker_app = queue.celery_app("memory://", notifier=slack)
+        wrong += worker_app.tasks["citebot.run_job"].run("job-1") is not slack
+    assert wrong == 0
+
+
+def test_warm_up_at_start_survives_an_unreachable_redis(tmp_path, caplog):
+    """A bot starting while Redis is down still serves (/readyz says what is wrong), logging why."""
+    from jobs.runner import JobRunner
+
+    config = tmp_path / "citebot.toml"
+    config.write_text(f'[[sources]]\nname = "docs"\ntype = "files"\npaths = ["{tmp_path}"]\n')
+    settings = Settings(home=tmp_path, config=config, redis_url="redis://127.0.0.1:1/0")
+    with caplog.at_level(logging.WARNING, logger="citebot.jobs"):
+        JobRunner(settings, migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")).warm_up()
+    assert "could not look up the job locks at start" in caplog.text
