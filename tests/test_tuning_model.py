@@ -302,3 +302,27 @@ def test_a_configured_base_model_trains_in_bfloat16_and_serves_only_its_own_adap
     bundled = EscalationModel(engine, settings.tuning.model_copy(update={"tune_base_model": ""}),
                               settings.model_cache_dir, settings.adapter_poll_seconds)
     assert bundled.version is None, "an adapter of another base model is refused; the base model is served"
+
+
+def test_a_model_converted_by_two_processes_at_once_keeps_the_first_finished_copy(tmp_path):
+    """A bot and a worker starting together on an empty cache both convert the GGUF model: the one that
+    finishes second must use the first one's copy, not fail ("Directory not empty", seen in CI)."""
+    from tuning.base_model import publish
+
+    target = tmp_path / "smollm2"
+    first, second = tmp_path / "first.tmp", tmp_path / "second.tmp"
+    for copy in (first, second):
+        copy.mkdir()
+        (copy / "config.json").write_text(json.dumps({"copy": copy.name}))
+    publish(first, target)
+    publish(second, target)
+    assert json.loads((target / "config.json").read_text()) == {"copy": "first.tmp"}
+    assert not first.exists() and not second.exists()
+    broken = tmp_path / "broken"  # a folder in the way that is not a finished copy: not silently kept
+    broken.mkdir()
+    (broken / "weights").write_text("half written")
+    third = tmp_path / "third.tmp"
+    third.mkdir()
+    (third / "config.json").write_text("{}")
+    with pytest.raises(OSError):
+        publish(third, broken)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import sys
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,10 +46,21 @@ def _convert(target: Path) -> None:
         del config.quantization_config  # save_pretrained refuses GGUF-quantized configs
     model = AutoModelForCausalLM.from_config(config)
     model.load_state_dict(quantized.state_dict())
-    tmp = target.with_name(target.name + ".tmp")
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{target.name}.tmp-"))  # one per process
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    tmp.rename(target)  # atomic: a half-written cache is never mistaken for a good one
+    publish(tmp, target)
+
+
+def publish(tmp: Path, target: Path) -> None:
+    """Move a finished copy into place in one rename, so a half-written cache is never mistaken for a good
+    one; when another process (a bot and a worker started together) got there first, keep theirs."""
+    try:
+        tmp.rename(target)
+    except OSError:
+        if not (target / "config.json").exists():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def converted_model_dir(cache_dir: Path) -> Path:
