@@ -312,11 +312,12 @@ def test_a_model_converted_by_two_processes_at_once_keeps_the_first_finished_cop
     target = tmp_path / "smollm2"
     first, second = tmp_path / "first.tmp", tmp_path / "second.tmp"
     for copy in (first, second):
-        copy.mkdir()
+        copy.mkdir(mode=0o700)  # as mkdtemp makes it
         (copy / "config.json").write_text(json.dumps({"copy": copy.name}))
     publish(first, target)
     publish(second, target)
     assert json.loads((target / "config.json").read_text()) == {"copy": "first.tmp"}
+    assert target.stat().st_mode & 0o777 == 0o755, "the image's user must read what root converted"
     assert not first.exists() and not second.exists()
     broken = tmp_path / "broken"  # a folder in the way that is not a finished copy: not silently kept
     broken.mkdir()

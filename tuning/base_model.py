@@ -54,7 +54,9 @@ def _convert(target: Path) -> None:
 
 def publish(tmp: Path, target: Path) -> None:
     """Move a finished copy into place in one rename, so a half-written cache is never mistaken for a good
-    one; when another process (a bot and a worker started together) got there first, keep theirs."""
+    one; when another process (a bot and a worker started together) got there first, keep theirs. The copy
+    is made readable to all (mkdtemp makes it private): an image converts it as root for another user."""
+    tmp.chmod(0o755)
     try:
         tmp.rename(target)
     except OSError:
