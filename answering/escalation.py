@@ -15,6 +15,7 @@ import re
 from answering.llm import GenerationError, Generator, Usage
 from answering.tracing import content_words
 from core.sentences import split_sentences
+from tuning.groups import nearest_groups
 from tuning.prompt import REPLY_TOKENS, escalation_messages, handles, render_thread
 
 HELP_VOCABULARY = content_words("""
@@ -46,12 +47,12 @@ def escalation_reply(question: str, contact: str, reason: str, generator: Genera
     meta = getattr(generator, "meta", {}) or {}
     vocabulary = set(meta.get("vocabulary", []))
     allowed = set(meta.get("groups", [])) | {contact.lower()}
-    turns = [("asker", text) for text in (context, question) if text]
+    thread = render_thread([("asker", text) for text in (context, question) if text])
     middle = ""
     if generator is not None:
+        hint = nearest_groups([thread], [None], meta.get("group_references", []))[0]
         try:
-            text = generator.complete(escalation_messages(render_thread(turns)), max_tokens=REPLY_TOKENS,
-                                      usage=usage)
+            text = generator.complete(escalation_messages(thread, hint), max_tokens=REPLY_TOKENS, usage=usage)
         except GenerationError:
             text = ""
         complete = [s for s in split_sentences(text) if s.rstrip().endswith((".", "?", "!"))]  # not cut off

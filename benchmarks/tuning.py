@@ -125,13 +125,14 @@ def _handwritten(home: Path, data, settings) -> dict:
     team's wording is in each set."""
     from benchmarks.handwritten_threads import threads
     from benchmarks.sample_threads import write_export
-    from tuning.dataset import Dataset, build_dataset
+    from tuning.dataset import Dataset, add_hints, build_dataset
     from tuning.evaluate import wording_diversity
     from tuning.run import evaluate_adapter
     from tuning.threads import from_export
 
     write_export(threads(), home / "handwritten")
     held = build_dataset(from_export(home / "handwritten", "white_check_mark"), heldout_fraction=1.0).heldout
+    add_hints(held, data.train)  # hints come from the training threads, as when serving
     every = settings.tuning.model_copy(update={"tune_eval_samples": len(held)})
     results = evaluate_adapter(home / "adapter", Dataset(data.train, held, data.stats), every, settings.model_cache_dir)
     return {"threads": len(held), "escalating_share": round(sum(e.escalates for e in held) / len(held), 3),

@@ -113,6 +113,29 @@ def test_escalation_reply_never_ends_in_a_cut_off_sentence():
     assert reply.endswith("Could you share what you tried?") and "@it" in reply and "In fact" not in reply
 
 
+def test_served_escalation_model_is_told_whom_the_team_looped_in_on_the_nearest_resolved_thread():
+    """The served model's citebot.json keeps the training threads that named a group; the prompt names the
+    group of the one nearest the question, and the model may then name it (the guard allows team groups)."""
+    from answering.escalation import escalation_reply
+
+    class Recording:
+        name = "fake"
+        meta = {"groups": ["@db-team", "@it-help"],
+                "group_references": [["T1", "asker: the orders replica lags behind primary", ["@db-team"]],
+                                     ["T2", "asker: my laptop will not join the office wifi", ["@it-help"]]]}
+        seen: list = []
+
+        def complete(self, messages, max_tokens=60, usage=None):
+            self.seen.append(messages)
+            return "Looping in @db-team. Could you share when the lag started?"
+
+    model = Recording()
+    reply = escalation_reply("Why is the orders replica so far behind?", "@oncall", "best retrieval score 0.2",
+                             model)
+    assert model.seen[0][0]["content"].endswith("the team looped in @db-team.")
+    assert "@db-team" in reply and "@oncall" in reply
+
+
 def test_escalation_guard_drops_invented_facts_and_keeps_requests_for_details():
     question = "What is the wifi password of the Munich office?"
     assert not guard("The wifi password of the Munich office is 1234567890.", question)

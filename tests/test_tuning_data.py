@@ -97,6 +97,30 @@ def test_the_same_thread_twice_is_deduplicated(copy_of, tmp_path):
     assert not copies & originals, "a thread and its copy never both give examples (on either side)"
 
 
+def test_each_example_is_hinted_with_the_groups_of_the_most_similar_other_training_thread(sample):
+    """Whom to loop in is retrieved: the hint names what the team did on the nearest training thread, never
+    the example's own thread (its own reply would be the answer), and the prompt the model sees carries it."""
+    from tuning.groups import nearest_groups
+
+    train_threads = {e.thread for e in sample.train}
+    named = {h for e in sample.train for h in e.handles}
+    everything = sample.train + sample.heldout
+    assert sum(bool(e.hint) for e in everything) > 0.9 * len(everything)
+    assert all(set(e.hint) <= named for e in everything)
+    # generated threads of one topic share their group: the nearest other thread's group is the right one
+    hinted = [e for e in sample.heldout if e.handles]
+    assert sum(bool(set(e.hint) & set(e.handles)) for e in hinted) / len(hinted) > 0.8
+    example = next(e for e in sample.train if e.hint)
+    assert f"looped in {', '.join(example.hint)}." in example.messages()[0]["content"]
+
+    refs = [("T1", "asker: the orders replica lags behind primary", ["@db-team"]),
+            ("T2", "asker: my laptop will not join the office wifi", ["@it-help"])]
+    assert nearest_groups(["asker: replica lag on the orders database"], [None], refs) == [["@db-team"]]
+    assert nearest_groups(["asker: the orders replica lags behind primary"], ["T1"], refs) == [["@it-help"]]
+    assert nearest_groups(["asker: anything"], [None], []) == [[]]
+    assert train_threads  # the sample has training threads at all
+
+
 def test_held_out_side_depends_only_on_the_thread():
     keys = [f"C1:{i}.0" for i in range(2000)]
     share = sum(in_heldout(k, 0.15) for k in keys) / len(keys)

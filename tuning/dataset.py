@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from core.redaction import redact
 from indexing.sources.slack_threads import is_knowledge, slack_text
+from tuning.groups import nearest_groups
 from tuning.prompt import SCRUBBED_PERSON, asks_for_details, escalates, escalation_messages, handles, render_thread
 
 if TYPE_CHECKING:  # only for hints: the dataset format itself needs no database (GPU boxes train from JSONL)
@@ -44,9 +45,10 @@ class Example:
     escalates: bool
     asks: bool
     handles: list[str]
+    hint: list[str] = field(default_factory=list)  # groups of the most similar other training thread
 
     def messages(self) -> list[dict[str, str]]:
-        return escalation_messages(self.prompt) + [{"role": "assistant", "content": self.reply}]
+        return escalation_messages(self.prompt, self.hint) + [{"role": "assistant", "content": self.reply}]
 
 
 @dataclass
@@ -180,6 +182,7 @@ def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names:
             (heldout if held else train).append(example)
             stats.earlier_replies += earlier
         people[thread.key] = sorted({m["user"] for m in thread.messages if is_knowledge(m) and m.get("user")})
+    add_hints(train + heldout, train)
     stats.secrets_scrubbed = scrub.secrets
     stats.train, stats.heldout = len(train), len(heldout)
     everything = train + heldout
@@ -190,6 +193,18 @@ def build_dataset(load: ThreadLoad, heldout_fraction: float = 0.15, scrub_names:
         digest.update(json.dumps(asdict(example), sort_keys=True).encode())
     stats.dataset_hash = digest.hexdigest()[:16]
     return Dataset(train, heldout, stats, people)
+
+
+def group_references(train: list[Example]) -> list[tuple[str, str, list[str]]]:
+    """The training threads whose reply named a group: what hints are retrieved from (kept with the model)."""
+    return [(e.thread, e.prompt, e.handles) for e in train if e.handles]
+
+
+def add_hints(examples: list[Example], train: list[Example]) -> None:
+    """Each example's hint: the groups looped in on the most similar training thread other than its own."""
+    hints = nearest_groups([e.prompt for e in examples], [e.thread for e in examples], group_references(train))
+    for example, hint in zip(examples, hints):
+        example.hint = hint
 
 
 def read_examples(path: Path) -> list[Example]:

@@ -144,7 +144,7 @@ class _LocalModel:
 
 def replies_of(completer: Completer, examples: list[Example]) -> list[str]:
     """The reply `completer` writes to each held-out thread, prompted exactly as when serving."""
-    return [completer.complete(escalation_messages(e.prompt), max_tokens=REPLY_TOKENS).strip() for e in examples]
+    return [completer.complete(escalation_messages(e.prompt, e.hint), max_tokens=REPLY_TOKENS).strip() for e in examples]
 
 
 def evaluate(model, tokenizer, examples: list[Example], known_handles: set[str], max_tokens: int,

@@ -7,6 +7,7 @@ shows it; both sides call `escalation_messages`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 SYSTEM_PROMPT = ("You are the support assistant of an engineering team. The team's docs do not answer this "
                  "thread. Reply the way the team does: loop in the group that owns the problem and ask for "
@@ -25,8 +26,11 @@ def render_thread(turns: list[tuple[str, str]]) -> str:
     return "\n".join(f"{speaker}: {text}" for speaker, text in turns)
 
 
-def escalation_messages(thread_text: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": thread_text}]
+def escalation_messages(thread_text: str, groups: Sequence[str] = ()) -> list[dict[str, str]]:
+    """`groups`: whom the team looped in on the most similar resolved thread (tuning.groups), as a hint."""
+    system = SYSTEM_PROMPT + (f" On the most similar resolved thread the team looped in {', '.join(groups)}."
+                              if groups else "")
+    return [{"role": "system", "content": system}, {"role": "user", "content": thread_text}]
 
 
 def handles(text: str) -> set[str]:

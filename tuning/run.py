@@ -18,7 +18,7 @@ from core.errors import CitebotError
 from core.settings import SlackSettings, StorageSettings, TuningSettings
 from tuning import registry
 from tuning.base_model import base_model_id
-from tuning.dataset import Dataset, build_dataset
+from tuning.dataset import Dataset, build_dataset, group_references
 from tuning.evaluate import Evaluation, behaviour_checker, evaluate, promotion_decision
 from tuning.threads import ThreadLoad, from_audit, from_export, from_slack_api
 from tuning.train import CHECKPOINT, ProgressFn, TrainConfig, adapter_bytes, train_adapter
@@ -188,5 +188,6 @@ def write_meta(folder: Path, version: str, dataset: Dataset, evaluation: dict, *
         "version": version, **about, "dataset_hash": dataset.stats.dataset_hash,
         "train_examples": dataset.stats.train, "heldout_examples": dataset.stats.heldout,
         "evaluation": evaluation, "groups": sorted(dataset.stats.groups), "vocabulary": dataset.vocabulary,
+        "group_references": group_references(dataset.train),
     }, indent=2))
 
