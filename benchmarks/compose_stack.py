@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from benchmarks.cluster import wait_http
 from demo import DEMO_QUESTIONS
 from emulator.slack import SlackEmulator
 
@@ -79,14 +80,6 @@ def healthy(name: str) -> bool:
     return subprocess.run(["podman", "healthcheck", "run", name], capture_output=True).returncode == 0
 
 
-def http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def replica_answers(name: str) -> float:
     """citebot_answers_total from one bot replica's own /metrics (read inside its container)."""
     script = ("import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:3000/metrics').read().decode())")
@@ -137,7 +130,7 @@ def run(keep: bool) -> dict:
             bots = containers("bot")
             wait_until("both bot replicas ready", lambda: all(healthy(n) for n in bots), 300, 2)
             compose("up", "-d", "--no-deps", "lb")
-            wait_until("nginx /readyz", lambda: http_ok(f"{LB}/readyz"), 60)
+            wait_http(f"{LB}/readyz", "nginx", timeout=60)
             lap("up_s")
 
             acked = slack.send_command(f"{LB}/slack/events", "/reindex", "docs", ADMIN, CHANNEL)
