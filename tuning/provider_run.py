@@ -1,4 +1,5 @@
-"""`citebot tune run --provider openai`: the same dataset, trained at the provider, kept in the same registry.
+"""`citebot tune run --provider openai|azure`: the same dataset, trained at the provider, kept in the same
+registry.
 
 The sequence is the local run's (dataset → train → evaluate → promote or keep) with what a paid, remote
 job needs on top: consent before anything leaves the machine (`--yes` or CITEBOT_TUNE_PROVIDER_CONSENT),
@@ -7,11 +8,17 @@ crashed run re-attaches to its job instead of paying for a second one, and the u
 when the job ends. Providers report no held-out loss, so the promotion rests on the behaviour checks and
 the tone metric on the held-out threads, with replies written through the same chat interface the bot
 serves escalations with (`chat(model)`, given by the caller: answering's LlamaIndex LLMs).
+
+On Azure OpenAI a tuned model answers only once deployed: the candidate is deployed (`tuning.
+azure_deployments`) before it is evaluated, `chat` is given deployment names (the base model's is
+CITEBOT_TUNE_AZURE_BASE_DEPLOYMENT), and a candidate that is not promoted is undeployed again, since
+deployments of tuned models are billed by the hour.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -22,14 +29,16 @@ from core.errors import CitebotError
 from core.models import TuningRun
 from core.settings import AnsweringSettings, StorageSettings, TuningSettings
 from tuning import registry
+from tuning.azure_deployments import Deployments, deployment_name
 from tuning.dataset import Dataset
 from tuning.evaluate import Behaviour, Completer, behaviour, behaviour_decision, replies_of
 from tuning.provider import Estimate, EventFn, FineTuning, JobOutcome, client, estimate, write_files
 from tuning.run import RunReport, known_handles, make_dataset, new_version, newest_thread, nothing_new, write_meta
 from tuning.threads import ThreadLoad
 
-Chat = Callable[[str], Completer]  # model id → something that writes replies with it
+Chat = Callable[[str], Completer]  # model id (Azure: deployment name) → something that writes replies with it
 SUFFIX = "citebot-escalation"
+log = logging.getLogger("citebot.tuning")
 
 
 def consent_error(provider: str) -> CitebotError:
@@ -80,11 +89,11 @@ def _attach_or_start(engine: Engine, storage: StorageSettings, settings: TuningS
     return registry.get_run(engine, row.version)
 
 
-def evaluate_models(chat: Chat, dataset: Dataset, settings: TuningSettings, candidate: str,
+def evaluate_models(chat: Chat, dataset: Dataset, settings: TuningSettings, base: str, candidate: str,
                     served: Completer | None) -> dict[str, Behaviour]:
     """Base, candidate (and the served model) on the same held-out threads, through the serving interface."""
     picked, handles = dataset.heldout[:settings.tune_eval_samples], known_handles(dataset)
-    models = {"base": chat(settings.tune_provider_model), "tuned": chat(candidate)}
+    models = {"base": chat(base), "tuned": chat(candidate)}
     if served is not None:
         models["incumbent"] = served
     return {name: behaviour(picked, replies_of(model, picked), handles) for name, model in models.items()}
@@ -110,8 +119,9 @@ def run_provider_tuning(engine: Engine, storage: StorageSettings, settings: Tuni
         return skipped
     if not (consent or settings.tune_provider_consent):
         raise consent_error(provider)
+    deployments = _azure_deployments(settings) if provider == "azure" else None  # checked before paying
     guess = estimate(dataset, settings)
-    api = FineTuning(client(answering), settings.tune_provider_poll_seconds)
+    api = FineTuning(client(answering, provider), settings.tune_provider_poll_seconds, provider)
     row = _attach_or_start(engine, storage, settings, api, dataset, load, triggered_by, guess)
     try:
         outcome = api.follow(row.provider_job_id, on_event)
@@ -132,10 +142,16 @@ def run_provider_tuning(engine: Engine, storage: StorageSettings, settings: Tuni
         error = f"the {provider} job {outcome.job_id} {outcome.status}" + (f": {outcome.error}" if outcome.error else "")
         registry.finish_run(engine, row.version, status=status, error=error)
         return RunReport(status, row.version, error, asdict(dataset.stats), training)
+    base, candidate = settings.tune_provider_model, outcome.model
+    if deployments is not None:
+        base, candidate = settings.tune_azure_base_deployment, deployment_name(row.version)
     try:
-        results = evaluate_models(chat, dataset, settings, outcome.model, served())
+        if deployments is not None:
+            deployments.deploy(candidate, outcome.model)
+        results = evaluate_models(chat, dataset, settings, base, candidate, served())
     except BaseException as exc:
         registry.finish_run(engine, row.version, status="failed", error=f"evaluation: {type(exc).__name__}: {exc}")
+        _undeploy(deployments, candidate)
         raise
     promote, decision = behaviour_decision(results["tuned"], results.get("incumbent", results["base"]))
     evaluation = _evaluation_json(results, outcome)
@@ -145,8 +161,34 @@ def run_provider_tuning(engine: Engine, storage: StorageSettings, settings: Tuni
                         tuned_loss=outcome.valid_loss)
     if promote:
         registry.promote(engine, row.version)
+    else:
+        _undeploy(deployments, candidate)
     return RunReport("promoted" if promote else "kept", row.version, decision, asdict(dataset.stats), training,
                      evaluation)
+
+
+def _azure_deployments(settings: TuningSettings) -> Deployments:
+    if not settings.tune_azure_base_deployment:
+        raise CitebotError("Fine-tuning at azure needs CITEBOT_TUNE_AZURE_BASE_DEPLOYMENT: the deployment of "
+                           f"{settings.tune_provider_model} the tuned model is compared with.")
+    return Deployments(settings, settings.tune_provider_poll_seconds)
+
+
+def _undeploy(deployments: Deployments | None, name: str) -> None:
+    """A candidate that will not serve stops being billed; failing that, the log says what to delete."""
+    if deployments is None:
+        return
+    try:
+        deployments.delete(name)
+    except CitebotError as exc:
+        log.warning("could not delete Azure deployment %s (delete it in the portal): %s", name, exc)
+
+
+def ensure_served_deployment(settings: TuningSettings, row: TuningRun) -> None:
+    """Before an Azure run is promoted (again) or rolled back to: its deployment exists and serves."""
+    if row.provider == "azure" and row.provider_model:
+        Deployments(settings, settings.tune_provider_poll_seconds).ensure(deployment_name(row.version),
+                                                                           row.provider_model)
 
 
 def cancel_run(engine: Engine, settings: TuningSettings, answering: AnsweringSettings, version: str) -> str:
@@ -157,7 +199,7 @@ def cancel_run(engine: Engine, settings: TuningSettings, answering: AnsweringSet
                            "local run resumes from its checkpoint.")
     if not row.provider_job_id or row.status not in ("running", "failed"):
         raise CitebotError(f"Run {version} has no job to cancel (status {row.status}).")
-    api = FineTuning(client(answering), settings.tune_provider_poll_seconds)
+    api = FineTuning(client(answering, row.provider), settings.tune_provider_poll_seconds, row.provider)
     status = api.cancel(row.provider_job_id)
     left = api.delete_files(json.loads(row.provider_files_json or "[]"))
     registry.finish_run(engine, version, status="cancelled", provider_files_json=left,

@@ -147,17 +147,31 @@ def promote(engine: Engine, version: str) -> None:
         row.active, row.status, row.promoted_at = True, "promoted", utcnow()
 
 
+def _rollback_pair(session) -> tuple[TuningRun, TuningRun | None]:
+    current = session.scalar(select(TuningRun).where(TuningRun.active.is_(True)))
+    if current is None:
+        raise CitebotError("No tuned model is active: the bot already uses the base model.")
+    previous = session.scalar(
+        select(TuningRun).where(TuningRun.status == "promoted", TuningRun.id != current.id,
+                                TuningRun.promoted_at.is_not(None))
+        .order_by(TuningRun.promoted_at.desc()).limit(1))
+    return current, previous
+
+
+def rollback_target(engine: Engine) -> TuningRun | None:
+    """The run a rollback would serve (None: the base model), so that it can be made ready first."""
+    with session_scope(engine) as session:
+        previous = _rollback_pair(session)[1]
+        if previous is not None:
+            session.expunge(previous)
+        return previous
+
+
 def rollback(engine: Engine) -> str | None:
     """Stop serving the active model and go back to the one promoted before it (None: the base model)."""
     with session_scope(engine) as session:
-        current = session.scalar(select(TuningRun).where(TuningRun.active.is_(True)))
-        if current is None:
-            raise CitebotError("No tuned model is active: the bot already uses the base model.")
+        current, previous = _rollback_pair(session)
         current.active, current.status = False, "rolled_back"
-        previous = session.scalar(
-            select(TuningRun).where(TuningRun.status == "promoted", TuningRun.id != current.id,
-                                    TuningRun.promoted_at.is_not(None))
-            .order_by(TuningRun.promoted_at.desc()).limit(1))
         if previous is None:
             return None
         previous.active = True
