@@ -18,13 +18,13 @@ from migrations.schema import ensure_schema
 from service.answers import AnswerService
 from tests.test_cli import run as run_cli
 from tuning import registry
-from tuning.base_model import load_tokenizer
+from tuning.base_model import load_base_model, load_tokenizer
 from tuning.dataset import build_dataset
 from tuning.evaluate import Behaviour, Evaluation, behaviour_checker, invented_facts, promotion_decision
 from tuning.run import collect_threads, run_tuning
 from tuning.serving import EscalationModel
 from tuning.threads import from_export
-from tuning.train import Check, TrainConfig, budget_plan, encode, train_adapter
+from tuning.train import Check, TrainConfig, budget_plan, collate, encode, reply_loss, train_adapter
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,14 @@ def test_only_reply_tokens_are_learned(examples):
     learned = [t for t, label in zip(ids, labels) if label != -100]
     assert tokenizer.decode(learned, skip_special_tokens=True).strip() == examples[0].reply
     assert labels[0] == -100 and len(ids) == len(labels)
+
+
+def test_the_reply_loss_is_the_models_own_loss_without_logits_for_the_prompt(examples):
+    model, tokenizer = load_base_model(Settings().model_cache_dir)
+    ids, mask, labels = collate([encode(e, tokenizer, 320) for e in examples[:3]], tokenizer.eos_token_id)
+    with torch.no_grad():
+        assert reply_loss(model, ids, mask, labels).item() == pytest.approx(
+            model(input_ids=ids, attention_mask=mask, labels=labels).loss.item(), abs=1e-4)
 
 
 class Crash(Exception):

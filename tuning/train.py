@@ -119,6 +119,19 @@ def _batches(n: int, cfg: TrainConfig) -> list[list[int]]:
     return out
 
 
+def reply_loss(model, ids, mask, labels):
+    """Mean cross-entropy over the reply tokens (labels not -100), as the model's own loss computes it, but
+    with the vocabulary projection applied to those positions alone: over every position of the prompt it
+    is about a fifth of a small model's work, spent on logits the loss ignores."""
+    import torch
+
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = causal.model(input_ids=ids, attention_mask=mask).last_hidden_state[:, :-1]
+    targets = labels[:, 1:]
+    keep = targets != -100
+    return torch.nn.functional.cross_entropy(causal.lm_head(hidden[keep]).float(), targets[keep])
+
+
 def _seconds_per_token(model, encoded: list[tuple[list[int], list[int]]], cfg: TrainConfig, pad_id: int,
                        device: str) -> float:
     """Time forward and backward passes on two micro-batches (gradients discarded): this machine's speed."""
@@ -126,7 +139,7 @@ def _seconds_per_token(model, encoded: list[tuple[list[int], list[int]]], cfg: T
     started, tokens = time.perf_counter(), 0
     for i in range(0, len(sample), cfg.batch_size):
         ids, mask, labels = (t.to(device) for t in collate(sample[i: i + cfg.batch_size], pad_id))
-        model(input_ids=ids, attention_mask=mask, labels=labels).loss.backward()
+        reply_loss(model, ids, mask, labels).backward()
         tokens += int(mask.sum())
     model.zero_grad(set_to_none=True)
     return (time.perf_counter() - started) / max(1, tokens)
@@ -263,7 +276,7 @@ def train_adapter(train: list[Example], out_dir: Path, cache_dir: Path, cfg: Tra
         running = 0.0
         for micro in batches[step * cfg.grad_accum: (step + 1) * cfg.grad_accum]:
             ids, mask, labels = (t.to(device) for t in collate([encoded[i] for i in micro], tokenizer.eos_token_id))
-            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss / cfg.grad_accum
+            loss = reply_loss(model, ids, mask, labels) / cfg.grad_accum
             loss.backward()
             running += loss.item()
             tokens += int(mask.sum())
