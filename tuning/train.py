@@ -125,11 +125,12 @@ def reply_loss(model, ids, mask, labels):
     is about a fifth of a small model's work, spent on logits the loss ignores."""
     import torch
 
-    causal = model.get_base_model() if hasattr(model, "get_base_model") else model
-    hidden = causal.model(input_ids=ids, attention_mask=mask).last_hidden_state[:, :-1]
+    causal = model.get_base_model() if hasattr(model, "get_base_model") else model  # under the LoRA wrapper
+    hidden = causal.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state[:, :-1]
     targets = labels[:, 1:]
     keep = targets != -100
-    return torch.nn.functional.cross_entropy(causal.lm_head(hidden[keep]).float(), targets[keep])
+    logits = causal.get_output_embeddings()(hidden[keep]).float()
+    return torch.nn.functional.cross_entropy(logits, targets[keep])
 
 
 def _seconds_per_token(model, encoded: list[tuple[list[int], list[int]]], cfg: TrainConfig, pad_id: int,
