@@ -29,6 +29,11 @@ from indexing.retrieval import Passage
 TOPIC_PIVOT = 6.0
 MIN_SURPRISE = 2.0
 SYNONYM = 0.7
+# A question under the answer threshold (above the escalation one) is answered when the passages mention
+# all its topic words (those missing weigh at most MENTION_TOLERANCE) and those words weigh MIN_COVERED
+# or more: chosen leaving one labelled corpus out (benchmarks/loco_routing.py).
+MENTION_TOLERANCE = 0.5
+MIN_COVERED = 6.0
 MAX_VOCABULARY = 600  # passage words compared with the unmentioned ones (one short encoder pass each)
 # Words that carry no topic: contractions, greetings and fillers, and verbs any question may use.
 _NO_TOPIC = set("""what's whats i'm it's we'd we're don't doesn't isn't can't won't i've you're there's that's
@@ -81,6 +86,19 @@ def topic_gap(question: str, passages: list[Passage], pivot: float = TOPIC_PIVOT
     nearest = similarities(embed_texts(words, cache=True), embed_texts(_vocabulary(passages), cache=True)).max(axis=1)
     words = [w for w, near in zip(words, nearest) if near < SYNONYM]
     return words if surprise(words, pivot) >= min_surprise else []
+
+
+def topic_covered(question: str, passages: list[Passage], tolerance: float = MENTION_TOLERANCE) -> float:
+    """How much topic the passages mention of a question whose every topic word they mention (the
+    surprise of its mentioned words), or 0 when a word naming a topic is missing (its unmentioned words
+    weigh over `tolerance`). A question just under the answer threshold whose rare words all stand in the
+    passages ("which postgres version are we on in prod") is about what they say; its similarity is low
+    only because its wording is not theirs."""
+    words = sorted(w for w in content_words(question) if w not in _NO_TOPIC and len(w) > 2 and not w.isdigit())
+    missing = set(unmentioned(question, passages))
+    if surprise(sorted(missing)) > tolerance:
+        return 0.0
+    return surprise([w for w in words if w not in missing])
 
 
 def _vocabulary(passages: list[Passage]) -> list[str]:

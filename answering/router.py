@@ -8,7 +8,8 @@ person or an action (access, approvals, a live incident) escalate whatever retri
 document can grant access or fix an outage.
 
 A question whose topic words the retrieved passages do not mention (`answering.questions`) abstains,
-naming those words, instead of quoting the nearby page the similarity found.
+naming those words, instead of quoting the nearby page the similarity found; one just under the answer
+threshold whose rare topic words the passages all mention is answered.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from answering.questions import question_parts, topic_gap
+from answering.questions import MIN_COVERED, question_parts, topic_covered, topic_gap
 from core.settings import AnsweringSettings, RetrievalSettings
 from indexing.calibration import relevance
 from indexing.retrieval import Passage
@@ -90,7 +91,12 @@ def decide_route(question: str, passages: list[Passage], retrieval: RetrievalSet
     if best < limits.abstain:
         return RouteDecision("escalate", f"best retrieval score {best:.3f} < {limits.abstain:.3f}{tag}", scores, limits)
     if best < limits.answer:
-        return RouteDecision("abstain", f"best retrieval score {best:.3f} < {limits.answer:.3f}{tag}", scores, limits)
+        covered = topic_covered(question, passages)
+        if covered < MIN_COVERED:
+            return RouteDecision("abstain", f"best retrieval score {best:.3f} < {limits.answer:.3f}{tag}", scores,
+                                 limits)
+        return RouteDecision("rag", f"best retrieval score {best:.3f} < {limits.answer:.3f}{tag}, but the sources "
+                                    f"mention every topic word of the question (weight {covered:.1f})", scores, limits)
     parts = question_parts(question)
     missing = {part: topic_gap(part, passages) for part in parts or [question]}
     uncovered = [part for part, words in missing.items() if words]

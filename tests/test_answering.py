@@ -181,3 +181,22 @@ def test_only_rare_words_the_passages_do_not_say_even_in_other_words_make_a_ques
     assert topic_gap("where do bikes go?", docs) == [], "the passage says it in other words"
     assert "nginx" in topic_gap("can I serve it from my nginx box?", docs)
     assert topic_gap("did the nightly deploy succeed?", docs) == ["deploy", "nightly", "succeed"]
+
+
+def test_a_question_just_under_the_answer_threshold_is_answered_when_the_sources_mention_its_topic_words():
+    from answering.questions import MIN_COVERED, topic_covered
+    from core.settings import Settings
+
+    text = "Databases\nProduction runs PostgreSQL version 15 on the primary; replicas lag at most a minute."
+    docs = [Passage("c", "d", "Databases", "Databases", "databases.md", None, text, 1, 1, 1)]
+    docs[0].dense_score = 0.35
+    settings = Settings(answer_threshold=0.43, abstain_threshold=0.2)
+    assert topic_covered("which postgres version are we on in prod", docs) >= MIN_COVERED
+    rescued = decide_route("which postgres version are we on in prod", docs, settings.retrieval, settings.answering)
+    assert rescued.route == "rag" and "every topic word" in rescued.reason
+    assert topic_covered("which kafka version are we on in prod", docs) == 0.0, "kafka is not in the sources"
+    other = decide_route("which kafka version are we on in prod", docs, settings.retrieval, settings.answering)
+    assert other.route == "abstain"
+    docs[0].dense_score = 0.1
+    below = decide_route("which postgres version are we on in prod", docs, settings.retrieval, settings.answering)
+    assert below.route == "escalate", "under the escalation threshold the words do not rescue it"
