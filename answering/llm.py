@@ -121,7 +121,7 @@ def _integration(settings: AnsweringSettings, backend: str, model: str):
             from llama_index.llms.azure_openai import AzureOpenAI
         except ImportError:
             raise CitebotError("CITEBOT_LLM=azure needs the Azure integration: pip install 'citebot[azure]'.") from None
-        return AzureOpenAI, {"model": model, "api_key": settings.azure_openai_api_key or settings.openai_api_key,
+        return AzureOpenAI, {"model": model, "api_key": settings.azure_key,
                              "azure_endpoint": settings.azure_openai_endpoint, "api_version": settings.azure_api_version,
                              "timeout": settings.llm_timeout, "max_retries": settings.llm_retries, "temperature": 0.0}
     module, _, name = backend.partition(":")

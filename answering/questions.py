@@ -53,12 +53,16 @@ def question_parts(question: str) -> list[str]:
     return parts if len(parts) > 1 else []
 
 
+def topic_words(question: str) -> list[str]:
+    """The question's words that may name a topic, sorted; numbers are values asked about ("a 600 EUR
+    ticket"), not topics."""
+    return sorted(w for w in content_words(question) if w not in _NO_TOPIC and len(w) > 2 and not w.isdigit())
+
+
 def unmentioned(question: str, passages: list[Passage]) -> list[str]:
-    """The question's words that no retrieved passage mentions (a shared 5-letter stem counts); numbers
-    are values asked about ("a 600 EUR ticket"), not topics."""
+    """The question's topic words that no retrieved passage mentions (a shared 5-letter stem counts)."""
     text = " ".join(p.text.lower() for p in passages)
-    words = sorted(w for w in content_words(question) if w not in _NO_TOPIC and len(w) > 2 and not w.isdigit())
-    return [w for w in words if w[:5] not in text]
+    return [w for w in topic_words(question) if w[:5] not in text]
 
 
 @lru_cache(maxsize=4096)
@@ -94,11 +98,10 @@ def topic_covered(question: str, passages: list[Passage], tolerance: float = MEN
     weigh over `tolerance`). A question just under the answer threshold whose rare words all stand in the
     passages ("which postgres version are we on in prod") is about what they say; its similarity is low
     only because its wording is not theirs."""
-    words = sorted(w for w in content_words(question) if w not in _NO_TOPIC and len(w) > 2 and not w.isdigit())
-    missing = set(unmentioned(question, passages))
-    if surprise(sorted(missing)) > tolerance:
+    missing = unmentioned(question, passages)
+    if surprise(missing) > tolerance:
         return 0.0
-    return surprise([w for w in words if w not in missing])
+    return surprise([w for w in topic_words(question) if w not in missing])
 
 
 def _vocabulary(passages: list[Passage]) -> list[str]:

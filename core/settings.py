@@ -157,6 +157,11 @@ class AnsweringSettings(BaseModel):
             return value
         raise ValueError(f"use one of {', '.join(LLM_BACKENDS)} or a LlamaIndex LLM class as package.module:Name")
 
+    @property
+    def azure_key(self) -> str | None:
+        """The Azure OpenAI key: AZURE_OPENAI_API_KEY, else OPENAI_API_KEY."""
+        return self.azure_openai_api_key or self.openai_api_key
+
 
 class SlackSettings(BaseModel):
     """The Slack app: tokens, the API endpoint, admins, where escalations go, concurrency."""

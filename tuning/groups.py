@@ -29,8 +29,8 @@ Reference = tuple[str, str, Sequence[str]]  # (thread key, rendered thread, hand
 
 def nearest_groups(prompts: list[str], threads: list[str | None], references: Sequence[Reference]) -> list[list[str]]:
     """For each rendered thread, the handles of the most similar reference from another thread ([] when
-    there is none); `threads[i]` is the thread prompt i comes from (None: a new one)."""
-    references = [r for r in references if r[2]]
+    there is none); `threads[i]` is the thread prompt i comes from (None: a new one). `references` are the
+    training threads whose reply named a group (`tuning.dataset.group_references`, kept with the model)."""
     if not prompts or not references:
         return [[] for _ in prompts]
     sims = similarities(embed_texts(prompts), _vectors(tuple(r[1] for r in references)))

@@ -97,7 +97,7 @@ def client(answering: AnsweringSettings, provider: str = "openai"):
     import openai
 
     if provider == "azure":
-        key = answering.azure_openai_api_key or answering.openai_api_key
+        key = answering.azure_key
         if not (answering.azure_openai_endpoint and key):
             raise CitebotError("Fine-tuning at azure needs AZURE_OPENAI_ENDPOINT and AZURE_OPENAI_API_KEY.")
         return openai.AzureOpenAI(api_key=key,
