@@ -60,13 +60,12 @@ class Deployments:
                                "deploy the tuned model.")
         self.settings, self.poll_seconds, self.max_wait = settings, poll_seconds, max_wait_seconds
         self.base = settings.tune_azure_management_url.rstrip("/") + resource + "/deployments/"
-        self.token = _bearer(settings)
-        self.http = httpx.Client(timeout=timeout)
+        self.token, self.timeout = _bearer(settings), timeout
 
     def _call(self, verb: str, name: str, body: dict | None = None) -> httpx.Response:
-        try:
-            response = self.http.request(verb, self.base + name, params={"api-version": API_VERSION}, json=body,
-                                         headers={"Authorization": f"Bearer {self.token()}"})
+        try:  # a few calls a run, minutes apart: a connection each, nothing left open between them
+            response = httpx.request(verb, self.base + name, params={"api-version": API_VERSION}, json=body,
+                                     headers={"Authorization": f"Bearer {self.token()}"}, timeout=self.timeout)
         except httpx.HTTPError as exc:
             raise CitebotError(f"Azure management API unreachable ({verb} deployment {name}): {exc}") from None
         if response.status_code >= 400 and response.status_code != 404:
