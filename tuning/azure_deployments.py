@@ -63,7 +63,7 @@ class Deployments:
         self.token, self.timeout = _bearer(settings), timeout
 
     def _call(self, verb: str, name: str, body: dict | None = None) -> httpx.Response:
-        try:  # a few calls a run, minutes apart: a connection each, nothing left open between them
+        try:  # at most one call per poll interval: a connection each, nothing left open between runs
             response = httpx.request(verb, self.base + name, params={"api-version": API_VERSION}, json=body,
                                      headers={"Authorization": f"Bearer {self.token()}"}, timeout=self.timeout)
         except httpx.HTTPError as exc:
