@@ -18,13 +18,23 @@ from migrations.schema import ensure_schema
 from service.answers import AnswerService
 from tests.test_cli import run as run_cli
 from tuning import registry
-from tuning.base_model import load_base_model, load_tokenizer
+from tuning.base_model import fresh_base_model, load_base_model, load_tokenizer
 from tuning.dataset import build_dataset
 from tuning.evaluate import Behaviour, Evaluation, behaviour_checker, invented_facts, promotion_decision
 from tuning.run import collect_threads, run_tuning
 from tuning.serving import EscalationModel
 from tuning.threads import from_export
-from tuning.train import Check, TrainConfig, budget_plan, collate, encode, reply_loss, train_adapter
+from tuning.train import (
+    Check,
+    TrainConfig,
+    add_lora,
+    budget_plan,
+    collate,
+    encode,
+    reply_loss,
+    shared_prefix,
+    train_adapter,
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +56,29 @@ def test_the_reply_loss_is_the_models_own_loss_without_logits_for_the_prompt(exa
     with torch.no_grad():
         assert reply_loss(model, ids, mask, labels).item() == pytest.approx(
             model(input_ids=ids, attention_mask=mask, labels=labels).loss.item(), abs=1e-4)
+
+
+def test_the_prompt_start_a_micro_batch_shares_is_computed_once_with_the_same_loss_and_gradients(examples):
+    tokenizer = load_tokenizer(Settings().model_cache_dir)
+    batch = [encode(e, tokenizer, 320) for e in examples[:3]]
+    shared = shared_prefix(batch)
+    system = tokenizer.apply_chat_template(examples[0].messages()[:1], tokenize=True)
+    system = system["input_ids"] if hasattr(system, "input_ids") else system
+    assert shared >= len(system) - 1  # at least the system prompt, and none of the reply
+    assert all(label == -100 for _, labels in batch for label in labels[: shared + 1])
+    assert shared_prefix(batch[:1]) == 0
+    torch.manual_seed(0)
+    model = add_lora(fresh_base_model(Settings().model_cache_dir)[0], TrainConfig(dropout=0.0))
+    ids, mask, labels = collate(batch, tokenizer.eos_token_id)
+    results = []
+    for prefix in (0, shared):
+        model.zero_grad()
+        loss = reply_loss(model, ids, mask, labels, prefix)
+        loss.backward()
+        results.append((loss.item(), torch.cat([p.grad.flatten() for p in model.parameters() if p.requires_grad])))
+    (plain, plain_grad), (once, once_grad) = results
+    assert once == pytest.approx(plain, abs=1e-4)
+    assert plain_grad.abs().sum() > 0 and torch.allclose(once_grad, plain_grad, atol=1e-5, rtol=1e-3)
 
 
 class Crash(Exception):
