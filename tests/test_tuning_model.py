@@ -226,11 +226,13 @@ def test_registry_promote_and_rollback(backend, settings, tmp_path, request):
 
 @pytest.fixture(scope="module")
 def tuned(tmp_path_factory):
-    """One real `tune run` on a small slice of the sample threads, kept small enough for CPU CI."""
+    """One real `tune run` on a small slice of the sample threads, kept small enough for CPU CI. Two epochs
+    and four evaluation replies: a one-epoch adapter judged on two replies passed or failed promotion by
+    one reply, depending on the dropout mask (README, "Numbers")."""
     root = tmp_path_factory.mktemp("tune")
     write_export(generate(70), root / "export")
-    settings = Settings(home=root / "home", tune_epochs=1, tune_batch_size=8, tune_grad_accum=1, tune_lr=2e-3,
-                        tune_max_tokens=224, tune_eval_samples=2, tune_min_examples=10, adapter_poll_seconds=0,
+    settings = Settings(home=root / "home", tune_epochs=2, tune_batch_size=8, tune_grad_accum=1, tune_lr=2e-3,
+                        tune_max_tokens=224, tune_eval_samples=4, tune_min_examples=10, adapter_poll_seconds=0,
                         escalation_contact="@platform-oncall")
     engine = get_engine(settings.resolved_database_url)
     ensure_schema(engine)
