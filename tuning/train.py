@@ -153,10 +153,12 @@ def reply_loss(model, ids, mask, labels, shared: int = 0):
     if shared:
         from transformers import DynamicCache
 
-        cache = {_cache_argument(decoder): DynamicCache()}
-        decoder(input_ids=ids[:1, :shared], use_cache=True, **cache)
-        next(iter(cache.values())).batch_repeat_interleave(ids.shape[0])
-        hidden = decoder(input_ids=ids[:, shared:], attention_mask=mask, use_cache=True, **cache).last_hidden_state[:, :-1]
+        cache = DynamicCache()
+        passed = {_cache_argument(decoder): cache}
+        decoder(input_ids=ids[:1, :shared], use_cache=True, **passed)
+        cache.batch_repeat_interleave(ids.shape[0])
+        hidden = decoder(input_ids=ids[:, shared:], attention_mask=mask, use_cache=True,
+                         **passed).last_hidden_state[:, :-1]
     else:
         hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state[:, :-1]
     targets = labels[:, shared + 1:]
