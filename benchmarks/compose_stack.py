@@ -176,7 +176,8 @@ def run(keep: bool) -> dict:
                   "answers_per_bot_replica": per_replica, "audited_in_review_page": audited,
                   "exit_status_after_stop": exits, "slack_spec_violations": slack.violations}
     failures = [f for f, bad in (
-        ("/reindex was not acknowledged at once", acked != (200, "Reindex starting…".encode())),
+        (f"/reindex was not acknowledged at once (got HTTP {acked[0]}: {acked[1][:200]!r})",
+         acked != (200, "Reindex starting…".encode())),
         ("a question was not answered exactly once", not once),
         ("an answer has no sources", with_sources != len(QUESTIONS)),
         ("one bot replica answered nothing (nginx round robin)", not all(per_replica.values()) or len(bots) < 2),
