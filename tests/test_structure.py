@@ -13,7 +13,7 @@ from indexing.blocks import Block, parse_blocks, render
 from indexing.chunking import chunk_document, split_blocks
 from indexing.documents import UnreadableFile, load_file, parse_markdown
 from indexing.pipeline import index_paths
-from indexing.store import CHUNKER_KEY, open_collection
+from indexing.store import CHUNKER_KEY, manifest, open_collection
 
 HTML = Path(__file__).parent / "fixtures" / "html"
 NAVIGATION = ("Quick search", "Site navigation", "Edit on GitHub", "Download the ebook", "Previous", "Next",
@@ -180,3 +180,48 @@ def test_a_huge_table_is_split_at_rows_and_every_piece_keeps_the_header():
         assert table.kind == "table" and table.rows[0] == ["Host", "Address", "Rack"]
         seen += [row[0] for row in table.rows[1:]]
     assert seen == [f"host-{n:04d}" for n in range(2000)], "every row once, in order, none cut"
+
+
+def _sphinx_build(root: Path) -> Path:
+    """A Sphinx HTML build as `sphinx-build` lays it out: a real page, the copy of its source, viewcode's
+    module pages, the generated index and search pages (marked as a build by `searchindex.js` later)."""
+    (root / "usage").mkdir(parents=True)
+    (root / "usage" / "quickstart.html").write_text((HTML / "sphinx-quickstart.html").read_text())
+    (root / "_sources" / "usage").mkdir(parents=True)
+    (root / "_sources" / "usage" / "quickstart.rst.txt").write_text(
+        "Getting Started\n===============\n\nRunning the build\n-----------------\n\n"
+        "Now that you have added some files and content, let's make a first build of the docs::\n\n"
+        "   $ sphinx-build -b html sourcedir builddir\n")
+    (root / "_modules").mkdir()
+    (root / "_modules" / "application.html").write_text(
+        "<html><body><h1>Source code for sphinx.application</h1><pre>def build(self): ...</pre></body></html>")
+    for page in ("genindex.html", "search.html"):
+        (root / page).write_text(f"<html><body><h1>{page}</h1><p>Symbols | A | B | build() (Sphinx method)</p>"
+                                 "</body></html>")
+    return root
+
+
+def test_a_sphinx_builds_source_copies_and_generated_pages_are_skipped_and_leave_the_index(settings, tmp_path):
+    build = _sphinx_build(tmp_path / "html")
+    before = index_paths([build], settings)  # not yet recognisable as a Sphinx build: everything is read
+    assert before.added == 5 and not before.skipped
+    (build / "searchindex.js").write_text("Search.setIndex({})")
+    summary = index_paths([build], settings)
+    assert sorted((Path(s.path).name, s.reason) for s in summary.skipped) == [
+        ("_modules", "module source highlighted by sphinx.ext.viewcode: 1 file not indexed"),
+        ("_sources", "Sphinx copies of the pages' sources: 1 file not indexed"),
+        ("html", "Sphinx's generated index and search pages (genindex, search, module index): 2 files not indexed")]
+    assert summary.deleted == 4, "artefacts indexed before are removed, not kept"
+    assert set(manifest(open_collection(settings))) == {str(build / "usage" / "quickstart.html")}
+
+
+def test_folders_named_like_sphinx_artefacts_outside_a_build_are_indexed_but_a_404_page_is_not(settings, tmp_path):
+    notes = tmp_path / "notes"
+    (notes / "_sources").mkdir(parents=True)
+    (notes / "_sources" / "vendors.md").write_text("# Vendors\n\nPrinter toner comes from Acme.\n")
+    (notes / "search.html").write_text("<html><body><h1>Search</h1><p>How to search the wiki well.</p></body></html>")
+    (notes / "404.html").write_text("<html><body><h1>404</h1><p>Page not found</p></body></html>")
+    summary = index_paths([notes], settings)
+    assert summary.added == 2
+    assert [(s.path, s.reason) for s in summary.skipped] == [
+        (str(notes / "404.html"), "a site's page-not-found page: 1 file not indexed")]

@@ -7,11 +7,13 @@ A URL template turns a file into a link people can click ("https://git.example.c
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from core.errors import CitebotError
 from indexing.documents import UnreadableFile, iter_files, load_file
+from indexing.site_artefacts import ArtefactFinder
 from indexing.sources.base import Harvest, Indexed, ProgressFn, Source
 
 _TEMPLATE_FIELDS = ("relpath", "path", "stem", "name")
@@ -23,7 +25,8 @@ def _under(path: str, root: Path) -> bool:
 
 
 class FileSource(Source):
-    """One or more files and folders; a file vanished from a folder is deleted from the index."""
+    """One or more files and folders; a file vanished from a folder is deleted from the index, and so is a
+    generator's artefact (`indexing.site_artefacts`), which is reported as skipped."""
 
     def __init__(self, name: str, paths: Sequence[Path | str], url_template: str | None = None):
         self.name = name
@@ -58,7 +61,16 @@ class FileSource(Source):
 
     def collect(self, harvest: Harvest, progress: ProgressFn) -> None:
         self.check()
-        files = [(root, f.resolve()) for root in self.roots for f in iter_files(root)]
+        files, artefacts = [], Counter()
+        for root in self.roots:
+            finder = ArtefactFinder(root) if root.is_dir() else None
+            for path in iter_files(root):
+                if why := finder and finder.reason(path):
+                    artefacts[why] += 1
+                else:
+                    files.append((root, path.resolve()))
+        for (where, reason), count in artefacts.items():
+            harvest.skip(where, f"{reason}: {count} file{'s' * (count > 1)} not indexed")
         for done, (root, path) in enumerate(files, 1):
             try:
                 harvest.add(load_file(path, source_id=self.name, url=self._url(path, root)))
