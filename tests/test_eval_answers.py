@@ -1,6 +1,7 @@
 """`citebot eval answers` and `citebot eval calibrate` on a small labelled set over the tiny corpus."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -91,6 +92,14 @@ def test_shipped_handbook_set_is_a_third_unanswerable_and_well_formed():
     assert len(items) >= 60
     assert 0.3 <= sum(not i.answerable for i in items) / len(items) <= 0.4
     assert all(i.gold_sources for i in items if i.answerable)
+
+
+@pytest.mark.parametrize("name", ["mkdocs_answers.jsonl", "sphinx_answers.jsonl"])
+def test_shipped_docs_package_sets_are_a_fifth_team_specific_with_key_facts_for_every_answer(name):
+    items = load_set(Path(__file__).parent.parent / "benchmarks" / "data" / name)
+    assert len(items) >= 40 and sum(not i.answerable for i in items) >= len(items) // 5  # a fifth, rounded down
+    assert all(i.gold_sources and i.key_facts for i in items if i.answerable)
+    assert not any(i.gold_sources for i in items if not i.answerable)
 
 
 def test_bad_labelled_set_is_a_clear_error(tmp_path):
