@@ -5,10 +5,10 @@ Definitions (README, "Evaluation"):
   after lower-casing and collapsing whitespace and punctuation;
 - *fragmentary*: the answer starts with a lower-case function word or conjunction ("and", "which",
   "the" …), or has a sentence ending in ":" that no list or code block follows;
-- *code kept*: for each code block of a cited passage that the answer quotes (one of its lines appears in
-  the answer, whitespace collapsed, outside the blocks the answer quotes whole), the whole block appears
-  in the answer verbatim, whitespace-normalised line by line: a block flattened into one line, or quoted
-  in part, is not kept.
+- *code kept*: for each code block of a cited passage that the answer quotes (a line of it of two or more
+  words, or two of its lines in a row, appear in the answer, whitespace collapsed, outside the blocks the
+  answer quotes whole), the whole block appears in the answer verbatim, whitespace-normalised line by
+  line: a block flattened into one line, or quoted in part, is not kept.
 """
 
 from __future__ import annotations
@@ -59,9 +59,10 @@ def code_pairs(result: AnswerResult) -> list[bool]:
     """One verdict per quoted code block of a cited passage: is it in the answer whole and verbatim?
 
     A block is kept when the answer's code blocks hold it. One that is not is *quoted* (and so not kept)
-    when a line of it is left in the answer after the kept blocks are taken out: flattened into a
-    paragraph or quoted in part. A line such as `nav:` that a kept block of the same page also holds is
-    not a quote of this one."""
+    when a line of it of two or more words, or two of its lines in a row, are left in the answer after the
+    kept blocks are taken out: flattened into a paragraph or quoted in part. A line such as `nav:` that a
+    kept block of the same page also holds is not a quote of this one, and neither is a one-word line
+    (`docs`, `mkdocs.yml`, `steps:`) that prose names in passing."""
     if result.route != "rag":
         return []
     quoted = "\n".join(_code_lines(b.text) for b in parse_blocks(result.answer) if b.kind == "code")
@@ -76,10 +77,12 @@ def code_pairs(result: AnswerResult) -> list[bool]:
     flat = " ".join(rest.split())
     verdicts = []
     for code in blocks:
-        lines = [" ".join(line.split()) for line in code.splitlines() if len(line.strip()) >= 4]
+        lines = [" ".join(line.split()) for line in code.splitlines() if line.strip()]
+        evidence = [line for line in lines if len(line) >= 4 and " " in line]
+        evidence += [f"{first} {second}" for first, second in zip(lines, lines[1:])]
         if code in kept:
             verdicts.append(True)
-        elif lines and any(line in flat for line in lines):
+        elif any(piece in flat for piece in evidence):
             verdicts.append(False)
     return verdicts
 

@@ -137,6 +137,11 @@ def test_code_kept_judges_only_blocks_the_answer_quotes():
     flattened = "Long form: - Home: index.md [1]"
     assert code_pairs(_quoting(flattened, body)) == [False]
     assert code_pairs(_quoting("Nothing of the code here. [1]", body)) == []
+    one_word = "Build\n\n```\nmkdocs.yml\ndocs/\n    index.md\n```"
+    assert code_pairs(_quoting("Keep `mkdocs.yml` at the top of the project. [1]", one_word)) == [], \
+        "a one-word line named in prose is no quote of the block"
+    assert code_pairs(_quoting("The layout is mkdocs.yml docs/ index.md [1]", one_word)) == [False], \
+        "one-word lines in a row, flattened, are"
 
 
 @pytest.mark.parametrize("nested", ["[![logo](https://evil.example/a.png)](https://evil.example)",
