@@ -7,9 +7,9 @@ the copies compete with the pages they copy and win citations that open raw reSt
 generated pages are lists of links. On the Sphinx manual itself (README, "Numbers") they took the citation
 from the page for 4 of 38 questions. Any static site's `404.html` says only that a page was not found.
 
-A folder is a Sphinx build when it holds `searchindex.js` or `_static/documentation_options.js` (Sphinx's HTML
-builders write both; `objects.inv` alone is not enough, MkDocs writes one too). The files skipped are
-reported in the index summary, one line per kind, so nothing disappears without a word.
+A folder is a Sphinx build when it holds `searchindex.js` or `_static/documentation_options.js`, files Sphinx's
+HTML builder writes (`objects.inv` alone is not enough: MkDocs writes one too). The files skipped are reported
+in the index summary, one line per kind, so nothing disappears without a word.
 """
 
 from __future__ import annotations
