@@ -5,7 +5,7 @@ the highlighted source of the modules it documents (`_modules/`, from sphinx.ext
 (`_static/`) and pages it generates (`genindex.html`, `search.html`, `py-modindex.html`). Indexed as they are,
 the copies compete with the pages they copy and win citations that open raw reStructuredText, and the
 generated pages are lists of links. On the Sphinx manual itself (README, "Numbers") they took the citation
-from the page for 4 of 38 questions. Any static site's `404.html` says only that a page was not found.
+from its pages for 3 of 38 questions. Any static site's `404.html` says only that a page was not found.
 
 A folder is a Sphinx build when it holds `searchindex.js` or `_static/documentation_options.js`, files Sphinx's
 HTML builder writes (`objects.inv` alone is not enough: MkDocs writes one too). The files skipped are reported
