@@ -224,4 +224,4 @@ def test_folders_named_like_sphinx_artefacts_outside_a_build_are_indexed_but_a_4
     summary = index_paths([notes], settings)
     assert summary.added == 2
     assert [(s.path, s.reason) for s in summary.skipped] == [
-        (str(notes / "404.html"), "a site's page-not-found page: 1 file not indexed")]
+        (str((notes / "404.html").resolve()), "a site's page-not-found page: 1 file not indexed")]
