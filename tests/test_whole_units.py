@@ -63,6 +63,18 @@ def test_the_index_derives_its_own_thresholds_and_the_answer_records_them(handbo
     assert (row.answer_threshold, row.threshold_source) == (routing["answer_threshold"], "index")
 
 
+def test_the_calibration_sample_changes_only_by_what_an_edit_adds_or_removes():
+    from indexing.calibration import calibration_sample
+
+    ids = [f"/docs/page{n}.html::{n:012x}::0" for n in range(500)]
+    sample = calibration_sample(ids, 40)
+    assert len(set(sample)) == 40 and calibration_sample(list(reversed(ids)), 40) == sample
+    outside = next(i for i in ids if i not in sample)
+    assert calibration_sample([i for i in ids if i != outside], 40) == sample, "an edit elsewhere moves nothing"
+    grown = calibration_sample(ids + ["/docs/new.html::abcdef012345::0"], 40)
+    assert len(set(grown) - set(sample)) <= 1, "a new chunk enters the sample or not; the rest stays"
+
+
 def test_explicit_threshold_settings_win_over_the_index(handbook):
     settings, _, _ = handbook
     strict = AnswerService(Settings(home=settings.home, answer_threshold=0.99))
