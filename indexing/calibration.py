@@ -106,7 +106,7 @@ def calibrate_index(settings: IndexSettings, collection) -> Routing | None:
     if len(ids) < 5:
         return None
     got = collection.get(ids=calibration_sample(ids), include=["documents"])
-    chunks = sorted(zip(got["ids"], got["documents"]), key=lambda pair: _stable_hash(pair[0]))
+    chunks = zip(got["ids"], got["documents"])  # in any order: each draws with its own seed, quantiles ignore order
     positives = [q for q in (pseudo_question(text, random.Random(_stable_hash(cid))) for cid, text in chunks) if q]
     if len(positives) < 5:
         return None
