@@ -137,7 +137,7 @@ def answers(
             result = evaluate_answers(items, settings, progress)
     for key in ("embed_model", "top_k", "questions", "answerable", "unanswerable", "citation_precision",
                 "citation_recall", "answer_rate",
-                "answered_with_right_source", "retrieval_ceiling", "unanswerable_not_answered",
+                "answered_with_right_source", "first_citation_right", "retrieval_ceiling", "unanswerable_not_answered",
                 "unanswerable_abstained", "unanswerable_escalated", "routing_accuracy", "key_facts_present",
                 "key_facts_labelled", "fragmentary", "code_kept", "code_cases", "thresholds",
                 "escalation_generate_ms_p50", "escalation_first_token_ms_p50"):

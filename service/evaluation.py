@@ -104,6 +104,8 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
                      "needs_person": item.expect_route == "escalate",
                      "route_ok": result.route == expected if expected else result.route != "rag",
                      "right_source": result.route == "rag" and any(is_gold(s, item.gold_sources) for s in cited_sources),
+                     "first_right": result.route == "rag" and bool(cited_sources)
+                     and is_gold(cited_sources[0], item.gold_sources),
                      "gold_recall": (sum(any(is_gold(s, [g]) for s in cited_sources) for g in item.gold_sources)
                                      / len(item.gold_sources)) if item.gold_sources and result.route == "rag" else 0.0,
                      "latency_ms": result.latency_ms, "audit_id": result.audit_id})
@@ -120,6 +122,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
         "citation_recall": _mean(r["gold_recall"] for r in answerable),
         "answer_rate": _mean(r["route"] == "rag" for r in answerable),
         "answered_with_right_source": _mean(r["right_source"] for r in answerable),
+        "first_citation_right": _mean(r["first_right"] for r in answerable),
         "unanswerable_not_answered": _mean(r["route"] != "rag" for r in unanswerable),
         "unanswerable_abstained": _mean(r["route"] == "abstain" for r in unanswerable),
         "unanswerable_escalated": _mean(r["route"] == "escalate" for r in unanswerable),

@@ -36,6 +36,7 @@ def test_eval_answers_reports_quality_and_leaves_the_users_data_alone(cli_env, s
     assert (result["embed_model"], result["top_k"]) == ("minilm", 3), "the report says what it measured"
     assert (result["questions"], result["answerable"], result["unanswerable"]) == (6, 3, 2)
     assert result["answered_with_right_source"] == 1.0 and result["citation_precision"] == 1.0
+    assert result["first_citation_right"] == 1.0, "every answer's [1] is the page the question is about"
     assert result["unanswerable_not_answered"] == 1.0 and result["routing_accuracy"] == 1.0
     assert set(result["latency_ms"]) == {"retrieve", "generate", "total"}
     assert not home.exists(), "evaluation runs in a scratch home"
