@@ -18,7 +18,6 @@ words weigh at most `tolerance` and whose mentioned ones weigh `min_covered` or 
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from pathlib import Path
@@ -33,14 +32,11 @@ from answering.questions import (
     topic_gap,
 )
 from answering.router import relevance, thresholds
+from benchmarks.corpora import labelled_corpora, run_on_corpora
 from core.settings import get_settings
-from demo import HANDBOOK_DIR, HANDBOOK_SET
-from indexing.evaluation import BeirSource, load_beir
 from indexing.retrieval import HybridRetriever
-from indexing.sources.files import FileSource
 from service.evaluation import load_set, scratch_settings
 
-DATA = Path(__file__).parent / "data"
 GRID = [(pivot, floor) for pivot in (5.0, 5.5, 6.0, 6.5) for floor in (1.0, 1.5, 2.0, 2.5, 3.0, 4.0)]
 RESCUE_GRID = [(None, None)] + [(tolerance, covered) for tolerance in (0.0, 0.5, 1.0)
                                 for covered in (2.0, 3.0, 4.0, 5.0, 6.0, 8.0)]
@@ -85,11 +81,7 @@ def _balanced(rows: list[dict], pivot: float | None, floor: float | None, rescue
 
 
 def run(debian: Path, mkdocs: Path, sphinx: Path | None = None) -> dict:
-    sets = {"handbook": _questions(HANDBOOK_SET, FileSource.adhoc([HANDBOOK_DIR])),
-            "debian_faq": _questions(DATA / "debian_faq_answers.jsonl", BeirSource(load_beir(debian))),
-            "mkdocs": _questions(DATA / "mkdocs_answers.jsonl", FileSource.adhoc([mkdocs]))}
-    if sphinx:
-        sets["sphinx"] = _questions(DATA / "sphinx_answers.jsonl", FileSource.adhoc([sphinx]))
+    sets = {name: _questions(*corpus) for name, corpus in labelled_corpora(debian, mkdocs, sphinx).items()}
     grid = {pair: {name: _balanced(rows, *pair) for name, rows in sets.items()} for pair in GRID}
     held_out = {}
     for name in sets:
@@ -115,18 +107,8 @@ def run(debian: Path, mkdocs: Path, sphinx: Path | None = None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--debian", type=Path, required=True, help="BEIR folder of the Debian FAQ "
-                        "(python3 ../shared/bench/make_debian_faq_beir.py DIR)")
-    parser.add_argument("--mkdocs", type=Path, required=True, help="mkdocs-doc HTML folder "
-                        "(python3 -m benchmarks.debian_docs mkdocs-doc DIR)")
-    parser.add_argument("--sphinx", type=Path, help="sphinx-doc HTML folder, a fourth corpus "
-                        "(python3 -m benchmarks.debian_docs sphinx-doc DIR)")
-    parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    args = parser.parse_args()
-    result = run(args.debian, args.mkdocs, args.sphinx)
-    if args.json:
-        print(json.dumps(result, indent=1))
+    result = run_on_corpora(__doc__.split("\n\n")[0], run)
+    if result is None:
         return
     for label in ("no_rule", "shipped"):
         print(label, json.dumps(result[label]))

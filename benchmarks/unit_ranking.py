@@ -16,7 +16,6 @@ applied to it, and that held-out score is the number to report. The embedder is 
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 from collections.abc import Callable
@@ -27,16 +26,12 @@ from unittest import mock
 
 import answering.extractive as extractive
 import answering.pipeline as pipeline
+from benchmarks.corpora import labelled_corpora, run_on_corpora
 from core.settings import get_settings
-from demo import HANDBOOK_DIR, HANDBOOK_SET
-from indexing.evaluation import BeirSource, load_beir
 from indexing.retrieval import Passage
-from indexing.sources.files import FileSource
 from service.answer_metrics import facts_present
 from service.answers import AnswerService
 from service.evaluation import Labelled, is_gold, load_set, scratch_settings
-
-DATA = Path(__file__).parent / "data"
 
 
 @dataclass
@@ -114,11 +109,7 @@ def score(captured: list[tuple[Labelled, dict | None]], variant: Variant) -> dic
 
 
 def run(debian: Path, mkdocs: Path, sphinx: Path | None = None) -> dict:
-    sets = {"handbook": capture(HANDBOOK_SET, FileSource.adhoc([HANDBOOK_DIR])),
-            "debian_faq": capture(DATA / "debian_faq_answers.jsonl", BeirSource(load_beir(debian))),
-            "mkdocs": capture(DATA / "mkdocs_answers.jsonl", FileSource.adhoc([mkdocs]))}
-    if sphinx:
-        sets["sphinx"] = capture(DATA / "sphinx_answers.jsonl", FileSource.adhoc([sphinx]))
+    sets = {name: capture(*corpus) for name, corpus in labelled_corpora(debian, mkdocs, sphinx).items()}
     table = {name: {s: score(rows, variant) for s, rows in sets.items()} for name, variant in VARIANTS.items()}
 
     def gain(name: str, on: list[str]) -> float:
@@ -133,18 +124,8 @@ def run(debian: Path, mkdocs: Path, sphinx: Path | None = None) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--debian", type=Path, required=True, help="BEIR folder of the Debian FAQ "
-                        "(python3 ../shared/bench/make_debian_faq_beir.py DIR)")
-    parser.add_argument("--mkdocs", type=Path, required=True, help="mkdocs-doc HTML folder "
-                        "(python3 -m benchmarks.debian_docs mkdocs-doc DIR)")
-    parser.add_argument("--sphinx", type=Path, help="sphinx-doc HTML folder, a fourth corpus "
-                        "(python3 -m benchmarks.debian_docs sphinx-doc DIR)")
-    parser.add_argument("--json", action="store_true", help="print the whole result as JSON")
-    args = parser.parse_args()
-    result = run(args.debian, args.mkdocs, args.sphinx)
-    if args.json:
-        print(json.dumps(result, indent=1))
+    result = run_on_corpora(__doc__.split("\n\n")[0], run)
+    if result is None:
         return
     print("right source / first citation right / key facts / mean characters, answerable questions")
     for name, row in result["variants"].items():
