@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 
 from core.errors import CitebotError
 from core.settings import Settings
+from jobs.lock import JobLocks
 from jobs.notify import NotifierFactory, silent
 from jobs.records import create_job, fail_job
 from jobs.work import LockBusy, busy_lock, run_job
@@ -42,6 +43,10 @@ class JobRunner:
         if settings.broker_url:
             require_shared_services(settings)
         self.settings, self.engine, self.notifier = settings, engine, notifier
+        # One lock client for the process: its Redis connection is opened by `warm_up` and kept, so the
+        # lookup in `/reindex`'s acknowledgement resolves no host and opens no connection (a new client
+        # per command did both, and a bot beside busy workers then missed Slack's 3 seconds).
+        self.locks = JobLocks(settings.redis_url)
 
     @property
     def queued(self) -> bool:
@@ -49,8 +54,9 @@ class JobRunner:
 
     def warm_up(self) -> None:
         """Do the job commands' first-use work now (the queue and lock clients' imports, the sources file,
-        a lock lookup) rather than inside Slack's 3-second acknowledgement of the first `/reindex`: in a
-        bot that had just started beside busy workers it took longer, and Slack saw the command fail."""
+        a lock lookup, which opens the Redis connection later lookups reuse) rather than inside Slack's
+        3-second acknowledgement of the first `/reindex`: in a bot that had just started beside busy workers
+        it took longer, and Slack saw the command fail."""
         if self.queued:
             import jobs.queue  # noqa: F401 - Celery and kombu, imported by the first enqueue otherwise
         try:
@@ -60,7 +66,7 @@ class JobRunner:
 
     def busy(self, kind: str, target: str = "") -> str | None:
         """The lock a new job of this kind would wait for, or None: lets Slack say "already running"."""
-        return busy_lock(self.settings, kind, target)
+        return busy_lock(self.settings, self.locks, kind, target)
 
     def submit(self, kind: str, target: str = "", requested_by: str = "cli", channel: str | None = None,
                message_ts: str | None = None, workspace: str | None = None) -> str:

@@ -52,9 +52,9 @@ def lock_names(kind: str, target: str, settings: Settings) -> list[str]:
     return [reindex_lock(s.name) for s in _sources(settings, target)]
 
 
-def busy_lock(settings: Settings, kind: str, target: str) -> str | None:
-    """Which of the job's locks is held now (to tell the person asking), or None."""
-    locks = JobLocks(settings.redis_url)
+def busy_lock(settings: Settings, locks: JobLocks, kind: str, target: str) -> str | None:
+    """Which of the job's locks is held now (to tell the person asking), or None; `locks` is the process's
+    client (a bot asks this inside Slack's 3-second acknowledgement)."""
     try:
         names = lock_names(kind, target, settings)
     except CitebotError:

@@ -152,6 +152,27 @@ def test_a_worker_reports_through_its_own_notifier_after_another_queue_app_was_m
     assert wrong == 0
 
 
+def test_the_lock_lookup_of_a_slash_command_reuses_the_connection_opened_at_start(tmp_path):
+    """`/reindex` asks whether its source is busy inside Slack's 3-second acknowledgement: no new connection."""
+    from jobs.runner import JobRunner
+
+    config = tmp_path / "citebot.toml"
+    config.write_text(f'[[sources]]\nname = "docs"\ntype = "files"\npaths = ["{tmp_path}"]\n')
+    runner = JobRunner(Settings(home=tmp_path, config=config, redis_url=REDIS),
+                       migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    runner.warm_up()
+    pool = runner.locks.store.client.connection_pool
+    opened = pool._created_connections
+    assert opened == 1, "warm_up opened the connection"
+    held = JobLocks(REDIS).hold("reindex:docs", "job-ahead")  # another process's job
+    try:
+        assert [runner.busy("reindex", "docs") for _ in range(3)] == ["reindex:docs"] * 3
+    finally:
+        held.release()
+    assert runner.busy("reindex", "docs") is None
+    assert pool._created_connections == opened
+
+
 def test_warm_up_at_start_survives_an_unreachable_redis(tmp_path, caplog):
     """A bot starting while Redis is down still serves (/readyz says what is wrong), logging why."""
     from jobs.runner import JobRunner
