@@ -45,7 +45,7 @@ class JobRunner:
         self.settings, self.engine, self.notifier = settings, engine, notifier
         # One lock client for the process: its Redis connection is opened by `warm_up` and kept, so the
         # lookup in `/reindex`'s acknowledgement resolves no host and opens no connection (a new client
-        # per command did both, and a bot beside busy workers then missed Slack's 3 seconds).
+        # per command did both, inside the 3 seconds Slack waits for it).
         self.locks = JobLocks(settings.redis_url)
 
     @property
