@@ -152,14 +152,19 @@ def test_a_worker_reports_through_its_own_notifier_after_another_queue_app_was_m
     assert wrong == 0
 
 
-def test_the_lock_lookup_of_a_slash_command_reuses_the_connection_opened_at_start(tmp_path):
-    """`/reindex` asks whether its source is busy inside Slack's 3-second acknowledgement: no new connection."""
+def _runner(tmp_path, redis_url: str):
+    """A job runner as a bot makes it, over one configured files source."""
     from jobs.runner import JobRunner
 
     config = tmp_path / "citebot.toml"
     config.write_text(f'[[sources]]\nname = "docs"\ntype = "files"\npaths = ["{tmp_path}"]\n')
-    runner = JobRunner(Settings(home=tmp_path, config=config, redis_url=REDIS),
-                       migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+    return JobRunner(Settings(home=tmp_path, config=config, redis_url=redis_url),
+                     migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
+
+
+def test_the_lock_lookup_of_a_slash_command_reuses_the_connection_opened_at_start(tmp_path):
+    """`/reindex` asks whether its source is busy inside Slack's 3-second acknowledgement: no new connection."""
+    runner = _runner(tmp_path, REDIS)
     runner.warm_up()
     pool = runner.locks.store.client.connection_pool
     opened = pool._created_connections
@@ -175,11 +180,6 @@ def test_the_lock_lookup_of_a_slash_command_reuses_the_connection_opened_at_star
 
 def test_warm_up_at_start_survives_an_unreachable_redis(tmp_path, caplog):
     """A bot starting while Redis is down still serves (/readyz says what is wrong), logging why."""
-    from jobs.runner import JobRunner
-
-    config = tmp_path / "citebot.toml"
-    config.write_text(f'[[sources]]\nname = "docs"\ntype = "files"\npaths = ["{tmp_path}"]\n')
-    settings = Settings(home=tmp_path, config=config, redis_url="redis://127.0.0.1:1/0")
     with caplog.at_level(logging.WARNING, logger="citebot.jobs"):
-        JobRunner(settings, migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")).warm_up()
+        _runner(tmp_path, "redis://127.0.0.1:1/0").warm_up()
     assert "could not look up the job locks at start" in caplog.text
