@@ -33,9 +33,9 @@ def _index_locked(source, settings: IndexSettings, redis_url: str | None, quiet:
     """Index one source holding its lock, so a queue worker never reindexes it at the same time."""
     import os
 
-    from jobs.lock import JobLocks, reindex_lock
+    from jobs.lock import process_locks, reindex_lock
 
-    locks = JobLocks(redis_url)
+    locks = process_locks(redis_url)
     held = locks.hold(reindex_lock(source.name), f"cli-{os.getpid()}")
     if held is None:
         raise CitebotError(f"A reindex of {source.name} is running (job {locks.holder(reindex_lock(source.name))}); "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import lru_cache
 
 TTL_SECONDS = 30.0
 
@@ -127,3 +128,12 @@ class HeldLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+@lru_cache(maxsize=4)
+def process_locks(redis_url: str | None) -> JobLocks:
+    """This process's lock client for `redis_url`, shared by every job it runs and every lookup it makes.
+    Its Redis connection is opened once and kept: a client per lookup or per job resolved the host and
+    connected each time, inside `/reindex`'s 3-second acknowledgement and on every 5-second retry of a
+    worker's job that waits for a lock."""
+    return JobLocks(redis_url)

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from core.errors import CitebotError
 from core.settings import Settings
-from jobs.lock import JobLocks
+from jobs.lock import process_locks
 from jobs.notify import NotifierFactory, silent
 from jobs.records import create_job, fail_job
 from jobs.work import LockBusy, busy_lock, run_job
@@ -43,10 +43,9 @@ class JobRunner:
         if settings.broker_url:
             require_shared_services(settings)
         self.settings, self.engine, self.notifier = settings, engine, notifier
-        # One lock client for the process: its Redis connection is opened by `warm_up` and kept, so the
-        # lookup in `/reindex`'s acknowledgement resolves no host and opens no connection (a new client
-        # per command did both, inside the 3 seconds Slack waits for it).
-        self.locks = JobLocks(settings.redis_url)
+        # The process's lock client: `warm_up` opens its Redis connection, so the lookup in `/reindex`'s
+        # acknowledgement opens none
+        self.locks = process_locks(settings.redis_url)
 
     @property
     def queued(self) -> bool:

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from core.errors import CitebotError
 from core.settings import Settings
-from jobs.lock import JobLocks, reindex_lock
+from jobs.lock import JobLocks, process_locks, reindex_lock
 from jobs.notify import Notifier, NotifierFactory, silent
 from jobs.records import fail_job, finish_job, get_job, start_attempt, update_job
 from ops.metrics import JOBS
@@ -74,7 +74,7 @@ def run_job(settings: Settings, engine: Engine, job_id: str, worker: str,
         fail_job(engine, job_id, str(exc))
         status.post(f":x: {job.kind} of {what} failed: {exc}", final=True)
         return {"status": "failed", "error": str(exc)}
-    locks = JobLocks(settings.redis_url)
+    locks = process_locks(settings.redis_url)
     with ExitStack() as held:
         for name in names:
             lock = locks.hold(name, job_id)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from core.settings import Settings
-from jobs.lock import JobLocks
+from jobs.lock import JobLocks, process_locks
 from jobs.records import create_job, get_job
 from jobs.work import LockBusy, run_job
 from migrations.schema import migrated_engine
@@ -158,6 +158,7 @@ def _runner(tmp_path, redis_url: str):
 
     config = tmp_path / "citebot.toml"
     config.write_text(f'[[sources]]\nname = "docs"\ntype = "files"\npaths = ["{tmp_path}"]\n')
+    process_locks.cache_clear()  # as in a process that has just started
     return JobRunner(Settings(home=tmp_path, config=config, redis_url=redis_url),
                      migrated_engine(f"sqlite:///{tmp_path / 'db.sqlite'}"))
 
@@ -176,6 +177,27 @@ def test_the_lock_lookup_of_a_slash_command_reuses_the_connection_opened_at_star
         held.release()
     assert runner.busy("reindex", "docs") is None
     assert pool._created_connections == opened
+
+
+def test_a_job_retried_while_its_source_is_busy_opens_no_new_connection(tmp_path):
+    """A worker retries a waiting job every few seconds for up to an hour: each try reuses the process's
+    lock client, as the bot's lookups do (Redis counts every connection it accepts)."""
+    import redis
+
+    runner = _runner(tmp_path, REDIS)
+    runner.warm_up()
+    job_id = create_job(runner.engine, "reindex", "docs", "U0ADMIN")
+    held = JobLocks(REDIS).hold("reindex:docs", "job-ahead")
+    server = redis.Redis.from_url(REDIS)
+    try:
+        accepted = server.info("stats")["total_connections_received"]
+        for _ in range(3):
+            with pytest.raises(LockBusy):
+                run_job(runner.settings, runner.engine, job_id, "worker-1")
+        assert server.info("stats")["total_connections_received"] == accepted
+    finally:
+        held.release()
+    assert get_job(runner.engine, job_id).status == "waiting"
 
 
 def test_warm_up_at_start_survives_an_unreachable_redis(tmp_path, caplog):
