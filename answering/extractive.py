@@ -26,21 +26,31 @@ from indexing.blocks import Block, pack, parse_blocks
 from indexing.embedder import embed_texts
 from indexing.retrieval import Passage
 
-MAX_UNITS = 3
-MAX_CHARS = 1500  # units after the best one are added while the answer stays under this
-MAX_PARAGRAPH = 600  # a longer paragraph is quoted as its best-matching run of whole sentences
-MATCH_CHARS = 200  # of a text compared with the question (one encoder pass each)
-MAX_SENTENCES = 6
-RELATIVE_FLOOR = 0.8  # keep units ranking at least this share of the best one
-PART_FLOOR = 0.35  # a sub-question's best unit must match it at least this well to be added
-# A unit ranks by how well it matches the question plus this share of how well its passage does
-# (retrieval's dense similarity): a unit that happens to echo the question's words in a passage about
-# something else loses to the passage that is about the question. Chosen on the Debian FAQ set with
-# sentence units (0.4 and 1.2 did no better, 2 and more did worse).
-PASSAGE_WEIGHT = 0.8
-# "How do I …" asks for steps or a command: a list or code unit gets this much added to its match, so the
-# numbered steps beat the paragraph that says what the steps are for.
-HOWTO_BONUS = 0.1
+
+@dataclass(frozen=True)
+class Composition:
+    """The composer's constants, as one value: `benchmarks/unit_ranking.py` replays captured retrievals
+    with other values of them, each corpus held out, and passes them here."""
+
+    max_units: int = 3
+    max_chars: int = 1500  # units after the best one are added while the answer stays under this
+    max_paragraph: int = 600  # a longer paragraph is quoted as its best-matching run of whole sentences
+    match_chars: int = 200  # of a text compared with the question (one encoder pass each)
+    max_sentences: int = 6
+    relative_floor: float = 0.8  # keep units ranking at least this share of the best one
+    part_floor: float = 0.35  # a sub-question's best unit must match it at least this well to be added
+    # A unit ranks by how well it matches the question plus this share of how well its passage does
+    # (retrieval's dense similarity): a unit that happens to echo the question's words in a passage about
+    # something else loses to the passage that is about the question. Chosen on the Debian FAQ set with
+    # sentence units (0.4 and 1.2 did no better, 2 and more did worse).
+    passage_weight: float = 0.8
+    # "How do I …" asks for steps or a command: a list or code unit gets this much added to its match, so
+    # the numbered steps beat the paragraph that says what the steps are for.
+    howto_bonus: float = 0.1
+
+
+SHIPPED = Composition()
+
 _HOWTO = re.compile(r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\b(command|steps?)\b", re.IGNORECASE)
 _STARTS_LOWER = re.compile(r"^[a-z]")
 LABEL_MARK = "**"  # a unit's section label is a paragraph of its own in bold
@@ -71,12 +81,12 @@ class Extraction:
     uncovered: list[str] = field(default_factory=list)  # sub-questions no unit answers
 
 
-def _paragraph_runs(text: str) -> list[str]:
-    """A long paragraph as runs of whole sentences of at most MAX_PARAGRAPH characters."""
-    return [text] if len(text) <= MAX_PARAGRAPH else pack(split_sentences(text) or [text], MAX_PARAGRAPH, " ")
+def _paragraph_runs(text: str, limit: int) -> list[str]:
+    """A long paragraph as runs of whole sentences of at most `limit` characters."""
+    return [text] if len(text) <= limit else pack(split_sentences(text) or [text], limit, " ")
 
 
-def passage_units(passage: Passage, index: int) -> list[Unit]:
+def passage_units(passage: Passage, index: int, composition: Composition = SHIPPED) -> list[Unit]:
     """The quotable units of one passage, in order."""
     section = " > ".join(passage.heading.split(" > ")[-2:])  # the section and its parent name the topic
     own = passage.heading.split(" > ")[-1].strip()
@@ -96,8 +106,8 @@ def passage_units(passage: Passage, index: int) -> list[Unit]:
     for group in groups:
         words = " ".join(b.text if b.kind != "list" else " ".join(b.items) for b in group)
         if len(group) == 1 and group[0].kind == "paragraph":
-            sentences = [s for s in split_sentences(group[0].text) if len(s) >= 12][:MAX_SENTENCES]
-            pieces = [(run, "paragraph", run) for run in _paragraph_runs(group[0].text)]
+            sentences = [s for s in split_sentences(group[0].text) if len(s) >= 12][:composition.max_sentences]
+            pieces = [(run, "paragraph", run) for run in _paragraph_runs(group[0].text, composition.max_paragraph)]
         else:
             kind = next((b.kind for b in group if b.kind != "paragraph"), "paragraph")
             sentences = []
@@ -110,12 +120,12 @@ def passage_units(passage: Passage, index: int) -> list[Unit]:
     return units
 
 
-def _semantic(queries: list[str], units: list[Unit]):
+def _semantic(queries: list[str], units: list[Unit], match_chars: int):
     """similarity[q, i] of query q and unit i: a paragraph as its best sentence, a list, code block or table
     as its section name and text (which no sentence split fits). Every text is one encoder pass, so short
     texts keep an answer at the cost of the sentences it quotes from."""
     texts = [u.sentences or [u.match_text] if u.kind == "paragraph" else [u.match_text] for u in units]
-    flat = similarities(embed_texts(queries), embed_texts([t[:MATCH_CHARS] for group in texts for t in group],
+    flat = similarities(embed_texts(queries), embed_texts([t[:match_chars] for group in texts for t in group],
                                                          cache=True))
     sims = np.empty((len(queries), len(units)))
     offset = 0
@@ -126,17 +136,18 @@ def _semantic(queries: list[str], units: list[Unit]):
 
 
 def extract_answer(question: str, passages: list[Passage], scores: list[float], floor: float,
-                   unmentioned_parts: Collection[str] = ()) -> Extraction:
+                   unmentioned_parts: Collection[str] = (), composition: Composition = SHIPPED) -> Extraction:
     """Best-matching units, in the order they appear in the (ranked) passages; passages whose relevance
     (the router's `scores`) is below `floor` are not quoted, nor a unit for a part of the question whose
     topic words the router found in no passage (`unmentioned_parts`)."""
-    units = [u for j, p in enumerate(passages) if scores[j] >= floor for u in passage_units(p, j)]
+    c = composition
+    units = [u for j, p in enumerate(passages) if scores[j] >= floor for u in passage_units(p, j, c)]
     units = [u for u in units if len(u.markdown) >= 12]
     if not units:
         return Extraction()
     parts = question_parts(question)
     queries = [question] + parts
-    semantic = _semantic(queries, units)
+    semantic = _semantic(queries, units, c.match_chars)
 
     def ranked(q: int) -> list[tuple[float, float, int]]:
         """(rank score, match score, unit index), best first."""
@@ -145,8 +156,8 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
         for i, unit in enumerate(units):
             match = SEMANTIC_WEIGHT * float(semantic[q, i]) + (1 - SEMANTIC_WEIGHT) * lexical_overlap(queries[q],
                                                                                                      unit.match_text)
-            match += HOWTO_BONUS if howto and unit.kind in ("list", "code") else 0.0
-            scored.append((match + PASSAGE_WEIGHT * passages[unit.passage_index].dense_score, match, i))
+            match += c.howto_bonus if howto and unit.kind in ("list", "code") else 0.0
+            scored.append((match + c.passage_weight * passages[unit.passage_index].dense_score, match, i))
         return sorted(scored, reverse=True)
 
     whole = ranked(0)
@@ -155,16 +166,16 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
     for q, part in enumerate(parts, 1):  # each sub-question's best unit first: a compound question in full
         # by its own match: retrieval's passage scores measure the whole question, not this part
         best = max(ranked(q), key=lambda s: s[1])
-        if best[1] >= PART_FLOOR and part not in unmentioned_parts:
+        if best[1] >= c.part_floor and part not in unmentioned_parts:
             chosen.setdefault(best[2], best[1])
         else:
             uncovered.append(part)
     chosen.setdefault(whole[0][2], whole[0][1])
     for rank, match, i in whole[1:]:
         size = sum(len(units[c].markdown) for c in chosen)
-        if len(chosen) >= MAX_UNITS or rank < whole[0][0] * RELATIVE_FLOOR:
+        if len(chosen) >= c.max_units or rank < whole[0][0] * c.relative_floor:
             break
-        if i not in chosen and size + len(units[i].markdown) <= MAX_CHARS:
+        if i not in chosen and size + len(units[i].markdown) <= c.max_chars:
             chosen[i] = match
     order = sorted(chosen, key=lambda i: (units[i].passage_index, units[i].position))
     extracts, shown = [], None

@@ -4,8 +4,9 @@
 
 Each labelled set's documents are indexed in a scratch home and every question is answered once by the
 real pipeline, keeping what reached the composer (the question, its passages, their relevance, the
-floor). Each variant in VARIANTS then re-runs only `answering.extractive.extract_answer` on those inputs
-and is scored on the answerable questions by right source cited, key facts present, whether the first
+floor). Each variant in VARIANTS (the composer's constants as a `Composition`, or another passage prior)
+then re-runs only `answering.extractive.extract_answer` on those inputs and is scored on the answerable
+questions by right source cited, key facts present, whether the first
 citation ([1], what a reader sees first) is a gold source, and the answer's mean length: a variant that
 quotes more units cites more sources and holds more facts, and these two say what that costs. A
 question the router did not answer counts as missed for every variant. Then each set is held out in turn:
@@ -19,13 +20,12 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from unittest import mock
 
-import answering.extractive as extractive
 import answering.pipeline as pipeline
+from answering.extractive import SHIPPED, Composition, extract_answer
 from benchmarks.corpora import labelled_corpora, run_on_corpora
 from core.settings import get_settings
 from indexing.retrieval import Passage
@@ -36,21 +36,21 @@ from service.evaluation import Labelled, is_gold, load_set, scratch_settings
 
 @dataclass
 class Variant:
-    constants: dict  # module constants of answering.extractive to override
+    composition: Composition  # the composer's constants
     prior: Callable[[Passage], float] | None = None  # what stands in a passage's dense score, if not itself
 
 
 VARIANTS = {
-    "shipped": Variant({}),
-    "passage prior: hybrid score": Variant({}, prior=lambda p: p.score),
-    "passage weight 0.4": Variant({"PASSAGE_WEIGHT": 0.4}),
-    "passage weight 1.2": Variant({"PASSAGE_WEIGHT": 1.2}),
-    "match chars 150": Variant({"MATCH_CHARS": 150}),
-    "match chars 300": Variant({"MATCH_CHARS": 300}),
-    "how-to bonus 0": Variant({"HOWTO_BONUS": 0.0}),
-    "how-to bonus 0.2": Variant({"HOWTO_BONUS": 0.2}),
-    "4 units, floor 0.7": Variant({"MAX_UNITS": 4, "RELATIVE_FLOOR": 0.7}),
-    "5 units, floor 0.7": Variant({"MAX_UNITS": 5, "RELATIVE_FLOOR": 0.7}),
+    "shipped": Variant(SHIPPED),
+    "passage prior: hybrid score": Variant(SHIPPED, prior=lambda p: p.score),
+    "passage weight 0.4": Variant(replace(SHIPPED, passage_weight=0.4)),
+    "passage weight 1.2": Variant(replace(SHIPPED, passage_weight=1.2)),
+    "match chars 150": Variant(replace(SHIPPED, match_chars=150)),
+    "match chars 300": Variant(replace(SHIPPED, match_chars=300)),
+    "how-to bonus 0": Variant(replace(SHIPPED, howto_bonus=0.0)),
+    "how-to bonus 0.2": Variant(replace(SHIPPED, howto_bonus=0.2)),
+    "4 units, floor 0.7": Variant(replace(SHIPPED, max_units=4, relative_floor=0.7)),
+    "5 units, floor 0.7": Variant(replace(SHIPPED, max_units=5, relative_floor=0.7)),
 }
 
 
@@ -62,7 +62,7 @@ def capture(set_file: Path, source) -> list[tuple[Labelled, dict | None]]:
     def spy(question, passages, scores, floor, unmentioned_parts=()):
         calls.append({"question": question, "passages": passages, "scores": scores, "floor": floor,
                       "unmentioned_parts": list(unmentioned_parts)})
-        return extractive.extract_answer(question, passages, scores, floor, unmentioned_parts)
+        return extract_answer(question, passages, scores, floor, unmentioned_parts)
 
     captured = []
     try:
@@ -81,27 +81,24 @@ def capture(set_file: Path, source) -> list[tuple[Labelled, dict | None]]:
 
 def score(captured: list[tuple[Labelled, dict | None]], variant: Variant) -> dict:
     right = first_right = facts = labelled = answered = chars = 0
-    with ExitStack() as stack:
-        for constant, value in variant.constants.items():
-            stack.enter_context(mock.patch.object(extractive, constant, value))
-        for item, call in captured:
-            labelled += bool(item.key_facts)
-            if call is None:
-                continue
-            passages = call["passages"]
-            if variant.prior:
-                passages = [replace(p, dense_score=variant.prior(p)) for p in passages]
-            extracts = extractive.extract_answer(call["question"], passages, call["scores"], call["floor"],
-                                                 call["unmentioned_parts"]).extracts
-            if not extracts:
-                continue
-            gold = [is_gold(passages[e.passage_index].source, item.gold_sources) for e in extracts]
-            text = "\n\n".join(e.text for e in extracts)
-            right += any(gold)
-            first_right += gold[0]  # units are quoted in passage order: the first is [1]
-            facts += bool(item.key_facts) and facts_present(text, item.key_facts)
-            answered += 1
-            chars += len(text)
+    for item, call in captured:
+        labelled += bool(item.key_facts)
+        if call is None:
+            continue
+        passages = call["passages"]
+        if variant.prior:
+            passages = [replace(p, dense_score=variant.prior(p)) for p in passages]
+        extracts = extract_answer(call["question"], passages, call["scores"], call["floor"],
+                                  call["unmentioned_parts"], variant.composition).extracts
+        if not extracts:
+            continue
+        gold = [is_gold(passages[e.passage_index].source, item.gold_sources) for e in extracts]
+        text = "\n\n".join(e.text for e in extracts)
+        right += any(gold)
+        first_right += gold[0]  # units are quoted in passage order: the first is [1]
+        facts += bool(item.key_facts) and facts_present(text, item.key_facts)
+        answered += 1
+        chars += len(text)
     n = len(captured)
     return {"right_source": round(right / n, 3), "first_citation_right": round(first_right / n, 3),
             "key_facts": round(facts / labelled, 3) if labelled else None,
