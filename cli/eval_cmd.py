@@ -148,6 +148,11 @@ def answers(
         console.print(f"{stage + ' ms':<28} p50 {values['p50']}  p95 {values['p95']}", highlight=False)
     for miss in result["misrouted"]:
         console.print(f"  misrouted ({miss['route']}): {miss['question']}", highlight=False)
+    for row in result["answers"]:
+        if row["answerable"] and row["route"] == "rag" and not row["right_source"]:
+            retrieved = "retrieved" if row["retrieved_gold"] else "not retrieved"
+            console.print(f"  wrong source ({', '.join(row['cited'])}; gold {retrieved}): {row['question']}",
+                          highlight=False, soft_wrap=True)
     for label, key in (("key facts missing", "facts_missing"), ("fragmentary", "fragments")):
         for question in result[key]:
             console.print(f"  {label}: {question}", highlight=False)

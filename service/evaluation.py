@@ -36,6 +36,13 @@ from tuning.prompt import escalation_messages, render_thread
 
 SUPPORT_OVERLAP = 0.8
 TTFT_SAMPLES = 5
+# Each question's verdicts, in the set's order (the report's name ← the row's): a team scoring its own docs
+# reads why each one missed: the route and its reason, the sources cited in [n] order, whether a gold
+# source was retrieved at all.
+ANSWER_FIELDS = {"question": "question", "answerable": "answerable", "route": "route", "route_reason": "route_reason",
+                 "cited": "cited", "right_source": "right_source", "first_citation_right": "first_right",
+                 "retrieved_gold": "retrieved_gold", "key_facts_present": "key_facts_present",
+                 "fragmentary": "fragmentary", "code_kept": "code_pairs", "audit_id": "audit_id"}
 
 
 @dataclass
@@ -101,6 +108,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
                     good_pairs += bool(passage and supported(sentence.text, passage.text))
         expected = item.expect_route or ("rag" if item.answerable else None)
         rows.append({"question": item.question, "answerable": item.answerable, "route": result.route,
+                     "route_reason": result.route_reason, "cited": cited_sources,
                      "retrieved_gold": any(is_gold(p.source, item.gold_sources) for p in result.passages),
                      **unit_checks(result, item.key_facts),
                      "needs_person": item.expect_route == "escalate",
@@ -149,6 +157,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
         "misrouted": [{"question": r["question"], "route": r["route"]} for r in rows if not r["route_ok"]],
         "fragments": [r["question"] for r in rows if r["fragmentary"]],
         "facts_missing": [r["question"] for r in answerable if r["key_facts_present"] is False],
+        "answers": [{name: r[key] for name, key in ANSWER_FIELDS.items()} for r in rows],
     }
 
 

@@ -41,6 +41,12 @@ def test_eval_answers_reports_quality_and_leaves_the_users_data_alone(cli_env, s
     # 3 of 3 is no proof of a 0.9 goal: Wilson's 95% interval for it starts at 0.439
     assert result["intervals"]["answered_with_right_source"] == {"n": 3, "low": 0.439, "high": 1.0}
     assert result["intervals"]["unanswerable_not_answered"]["n"] == 2, "each share counts its own questions"
+    answers = result["answers"]
+    assert [a["question"] for a in answers] == [row["question"] for row in SMALL_SET], "one verdict per question, in order"
+    bikes = answers[0]
+    assert bikes["route"] == "rag" and bikes["cited"][0].endswith("parking.md")
+    assert bikes["right_source"] and bikes["first_citation_right"] and bikes["retrieved_gold"]
+    assert answers[5]["route"] == "escalate" and "asks for" in answers[5]["route_reason"]
     assert set(result["latency_ms"]) == {"retrieve", "generate", "total"}
     assert not home.exists(), "evaluation runs in a scratch home"
 
@@ -52,6 +58,17 @@ def test_eval_answers_prints_the_answer_quality_metrics_for_people(cli_env, smal
     assert lines["answered with right source"].split()[-5:] == ["1.0", "(95%:", "0.439-1.0", "of", "3)"]
     assert lines["retrieval ceiling"].split()[2] == "1.0"
     assert {"key facts present", "fragmentary", "code kept", "thresholds"} <= set(lines)
+
+
+def test_eval_answers_names_each_answer_that_cites_the_wrong_source(cli_env, tmp_path, corpus):
+    mislabelled = tmp_path / "set.jsonl"
+    mislabelled.write_text(json.dumps({"question": "where do bikes go?", "answerable": True,
+                                       "gold_sources": ["coffee.md"]}) + "\n")
+    proc = run({**cli_env, "CITEBOT_TOP_K": "3"}, "eval", "answers", "--set", str(mislabelled), "--docs", str(corpus))
+    assert proc.returncode == 0, proc.stderr
+    wrong = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("wrong source")]
+    assert len(wrong) == 1 and wrong[0].endswith("): where do bikes go?")
+    assert "parking.md" in wrong[0], "what was cited instead is named"
 
 
 def test_calibrate_prints_thresholds_that_separate_the_set(cli_env, small_set, corpus):
