@@ -95,7 +95,8 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
         if block.kind == "heading":
             continue
         previous = groups[-1] if groups else None
-        introduced = previous is not None and previous[-1].introduces() and block.kind != "paragraph"
+        introduced = previous is not None and ((previous[-1].introduces() and block.kind != "paragraph")
+                                               or (len(previous) == 1 and previous[0].is_term()))
         continues = (previous is not None and block.kind == "paragraph" and _STARTS_LOWER.match(block.text)
                      and previous[-1].kind in ("code", "list", "table"))
         if introduced or continues:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 KINDS = ("heading", "paragraph", "list", "code", "table", "quote")
+_TERM = re.compile(r"\*\*[^*\n]+\*\*")
 
 
 @dataclass
@@ -55,6 +56,11 @@ class Block:
     def introduces(self) -> bool:
         """A paragraph that announces what follows ("run the following command:"): it belongs with it."""
         return self.kind == "paragraph" and self.text.rstrip().endswith(":")
+
+    def is_term(self) -> bool:
+        """A paragraph that is all bold: a definition list's term (HTML `<dt>`: an option, a setting, a
+        function) or a bold line standing for a heading. What follows it says what it is."""
+        return self.kind == "paragraph" and bool(_TERM.fullmatch(self.text.strip()))
 
 
 def _longest_run(text: str, char: str) -> int:

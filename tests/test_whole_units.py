@@ -97,6 +97,26 @@ def test_quoted_code_stays_a_fenced_block_with_its_introduction(settings, tmp_pa
     assert code_pairs(result) == [True] and not fragmentary(result.answer)
 
 
+def test_a_definition_is_quoted_with_the_term_it_defines(settings, tmp_path):
+    """Reference pages define options, settings and functions in definition lists: the description alone
+    ("Distribute the build over N processes") does not say which option to use."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "buildtool.html").write_text(
+        "<html><head><title>buildtool</title></head><body><main><h1>buildtool</h1><h2>Options</h2><dl>"
+        "<dt>-q</dt><dd><p>Do not print anything on standard output, only warnings and errors.</p></dd>"
+        "<dt>-j N</dt><dd><p>Distribute the build over N processes in parallel, to make building on "
+        "multiprocessor machines more effective.</p><p>New in version 1.2.</p></dd>"
+        "<dt>-W</dt><dd><p>Turn warnings into errors: the build stops at the first warning.</p></dd>"
+        "</dl></main></body></html>")
+    (docs / "other.md").write_text("# Lunch\n\nLunch is at noon in the canteen on the second floor.\n")
+    index_paths([docs], settings)
+    result = AnswerService(settings).ask("how do I make the build use all the processors of my machine?")
+    assert result.route == "rag"
+    assert "**-j N**\n\nDistribute the build over N processes in parallel" in result.answer
+    assert not fragmentary(result.answer)
+
+
 def test_mrkdwn_converts_markdown_and_keeps_code_lists_and_numbers():
     text = to_mrkdwn("## Setup\n\nRun **this** now:\n\n1. Install `tool`.\n2. Sign in.\n\n- a\n- b\n\n"
                      "```python\nif a < b:\n    pass\n```")
