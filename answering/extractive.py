@@ -6,7 +6,9 @@ text keeps every statement true to its source; citations are exact by constructi
 
 A unit is what a person would quote: a paragraph, a whole list, a code block verbatim, a table. A
 paragraph that announces what follows ("add the command:") is quoted with it, a paragraph that goes on
-from a code block ("where sourcedir is …") with the block, and a long paragraph as complete sentences.
+from a code block ("where sourcedir is …") with the block, a definition with its term (`**-j N**`, then
+"Distribute the build over N processes": the description alone does not name the option), and a long
+paragraph as complete sentences.
 """
 
 from __future__ import annotations
