@@ -115,6 +115,8 @@ def test_a_definition_is_quoted_with_the_term_it_defines(settings, tmp_path):
     assert result.route == "rag"
     assert "**-j N**\n\nDistribute the build over N processes in parallel" in result.answer
     assert not fragmentary(result.answer)
+    terms = parse_blocks("**Note:** builds are cached.\n\n**-j N**\n\nSome **bold** words.\n\n**a** and **b**")
+    assert [b.is_term() for b in terms] == [False, True, False, False], "only a paragraph that is all one bold term"
 
 
 def test_mrkdwn_converts_markdown_and_keeps_code_lists_and_numbers():
