@@ -37,12 +37,12 @@ from tuning.prompt import escalation_messages, render_thread
 SUPPORT_OVERLAP = 0.8
 TTFT_SAMPLES = 5
 # Each question's verdicts, in the set's order (the report's name ← the row's): a team scoring its own docs
-# reads why each one missed: the route and its reason, the sources cited in [n] order, whether a gold
-# source was retrieved at all.
+# reads why each one missed: the route and its reason, the answer as shown, the sources cited in [n] order,
+# whether a gold source was retrieved at all (the scratch home and its audit log are gone afterwards).
 ANSWER_FIELDS = {"question": "question", "answerable": "answerable", "route": "route", "route_reason": "route_reason",
-                 "cited": "cited", "right_source": "right_source", "first_citation_right": "first_right",
+                 "answer": "answer", "cited": "cited", "right_source": "right_source", "first_citation_right": "first_right",
                  "retrieved_gold": "retrieved_gold", "key_facts_present": "key_facts_present",
-                 "fragmentary": "fragmentary", "code_kept": "code_pairs", "audit_id": "audit_id"}
+                 "fragmentary": "fragmentary", "code_kept": "code_pairs"}
 
 
 @dataclass
@@ -108,7 +108,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
                     good_pairs += bool(passage and supported(sentence.text, passage.text))
         expected = item.expect_route or ("rag" if item.answerable else None)
         rows.append({"question": item.question, "answerable": item.answerable, "route": result.route,
-                     "route_reason": result.route_reason, "cited": cited_sources,
+                     "route_reason": result.route_reason, "answer": result.answer, "cited": cited_sources,
                      "retrieved_gold": any(is_gold(p.source, item.gold_sources) for p in result.passages),
                      **unit_checks(result, item.key_facts),
                      "needs_person": item.expect_route == "escalate",

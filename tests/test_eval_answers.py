@@ -44,7 +44,7 @@ def test_eval_answers_reports_quality_and_leaves_the_users_data_alone(cli_env, s
     answers = result["answers"]
     assert [a["question"] for a in answers] == [row["question"] for row in SMALL_SET], "one verdict per question, in order"
     bikes = answers[0]
-    assert bikes["route"] == "rag" and bikes["cited"][0].endswith("parking.md")
+    assert bikes["route"] == "rag" and bikes["cited"][0].endswith("parking.md") and "[1]" in bikes["answer"]
     assert bikes["right_source"] and bikes["first_citation_right"] and bikes["retrieved_gold"]
     assert answers[5]["route"] == "escalate" and "asks for" in answers[5]["route_reason"]
     assert set(result["latency_ms"]) == {"retrieve", "generate", "total"}
