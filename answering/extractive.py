@@ -190,8 +190,10 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
 
 def _labelled(unit: Unit, previous_section: str | None) -> str:
     """The unit under a bold label naming its section when the words do not say it: in reference pages
-    the heading is often the answer ("site_url", then "Set the canonical URL of the site.")."""
+    the heading is often the answer ("site_url", then "Set the canonical URL of the site."). A definition
+    is labelled by its own term already."""
     section = unit.section.rstrip(":").strip()
-    if not section or section == previous_section or normalise(section) in normalise(unit.markdown):
+    if (not section or section == previous_section or normalise(section) in normalise(unit.markdown)
+            or Block("paragraph", unit.markdown.split("\n\n", 1)[0]).is_term()):
         return unit.markdown
     return f"{LABEL_MARK}{section}{LABEL_MARK}\n\n{unit.markdown}"

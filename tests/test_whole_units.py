@@ -114,6 +114,7 @@ def test_a_definition_is_quoted_with_the_term_it_defines(settings, tmp_path):
     result = AnswerService(settings).ask("how do I make the build use all the processors of my machine?")
     assert result.route == "rag"
     assert "**-j N**\n\nDistribute the build over N processes in parallel" in result.answer
+    assert "**Options**" not in result.answer, "the term labels its definition: no section label stacked above"
     assert not fragmentary(result.answer)
     terms = parse_blocks("**Note:** builds are cached.\n\n**-j N**\n\nSome **bold** words.\n\n**a** and **b**")
     assert [b.is_term() for b in terms] == [False, True, False, False], "only a paragraph that is all one bold term"
