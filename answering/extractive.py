@@ -143,14 +143,13 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
     """Best-matching units, in the order they appear in the (ranked) passages; passages whose relevance
     (the router's `scores`) is below `floor` are not quoted, nor a unit for a part of the question whose
     topic words the router found in no passage (`unmentioned_parts`)."""
-    c = composition
-    units = [u for j, p in enumerate(passages) if scores[j] >= floor for u in passage_units(p, j, c)]
+    units = [u for j, p in enumerate(passages) if scores[j] >= floor for u in passage_units(p, j, composition)]
     units = [u for u in units if len(u.markdown) >= 12]
     if not units:
         return Extraction()
     parts = question_parts(question)
     queries = [question] + parts
-    semantic = _semantic(queries, units, c.match_chars)
+    semantic = _semantic(queries, units, composition.match_chars)
 
     def ranked(q: int) -> list[tuple[float, float, int]]:
         """(rank score, match score, unit index), best first."""
@@ -159,8 +158,8 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
         for i, unit in enumerate(units):
             match = SEMANTIC_WEIGHT * float(semantic[q, i]) + (1 - SEMANTIC_WEIGHT) * lexical_overlap(queries[q],
                                                                                                      unit.match_text)
-            match += c.howto_bonus if howto and unit.kind in ("list", "code") else 0.0
-            scored.append((match + c.passage_weight * passages[unit.passage_index].dense_score, match, i))
+            match += composition.howto_bonus if howto and unit.kind in ("list", "code") else 0.0
+            scored.append((match + composition.passage_weight * passages[unit.passage_index].dense_score, match, i))
         return sorted(scored, reverse=True)
 
     whole = ranked(0)
@@ -169,16 +168,16 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
     for q, part in enumerate(parts, 1):  # each sub-question's best unit first: a compound question in full
         # by its own match: retrieval's passage scores measure the whole question, not this part
         best = max(ranked(q), key=lambda s: s[1])
-        if best[1] >= c.part_floor and part not in unmentioned_parts:
+        if best[1] >= composition.part_floor and part not in unmentioned_parts:
             chosen.setdefault(best[2], best[1])
         else:
             uncovered.append(part)
     chosen.setdefault(whole[0][2], whole[0][1])
     for rank, match, i in whole[1:]:
         size = sum(len(units[c].markdown) for c in chosen)
-        if len(chosen) >= c.max_units or rank < whole[0][0] * c.relative_floor:
+        if len(chosen) >= composition.max_units or rank < whole[0][0] * composition.relative_floor:
             break
-        if i not in chosen and size + len(units[i].markdown) <= c.max_chars:
+        if i not in chosen and size + len(units[i].markdown) <= composition.max_chars:
             chosen[i] = match
     order = sorted(chosen, key=lambda i: (units[i].passage_index, units[i].position))
     extracts, shown = [], None

@@ -142,7 +142,8 @@ def answers(
                 "key_facts_labelled", "fragmentary", "code_kept", "code_cases", "thresholds",
                 "escalation_generate_ms_p50", "escalation_first_token_ms_p50"):
         interval = result["intervals"].get(key)
-        shown = f"{result[key]}  (95%: {interval['low']}-{interval['high']} of {interval['n']})" if interval else result[key]
+        shown = (f"{result[key]}  (95%: {interval['low']}-{interval['high']} of {interval['n']})" if interval
+                 else result[key])
         console.print(f"{key.replace('_', ' '):<28} {shown}", highlight=False)
     for stage, values in result["latency_ms"].items():
         console.print(f"{stage + ' ms':<28} p50 {values['p50']}  p95 {values['p95']}", highlight=False)

@@ -39,10 +39,10 @@ TTFT_SAMPLES = 5
 # Each question's verdicts, in the set's order (the report's name ← the row's): a team scoring its own docs
 # reads why each one missed: the route and its reason, the answer as shown, the sources cited in [n] order,
 # whether a gold source was retrieved at all (the scratch home and its audit log are gone afterwards).
-ANSWER_FIELDS = {"question": "question", "answerable": "answerable", "route": "route", "route_reason": "route_reason",
-                 "answer": "answer", "cited": "cited", "right_source": "right_source", "first_citation_right": "first_right",
-                 "retrieved_gold": "retrieved_gold", "key_facts_present": "key_facts_present",
-                 "fragmentary": "fragmentary", "code_kept": "code_pairs"}
+ANSWER_FIELDS = {"question": "question", "answerable": "answerable", "route": "route",
+                 "route_reason": "route_reason", "answer": "answer", "cited": "cited", "right_source": "right_source",
+                 "first_citation_right": "first_right", "retrieved_gold": "retrieved_gold",
+                 "key_facts_present": "key_facts_present", "fragmentary": "fragmentary", "code_kept": "code_pairs"}
 
 
 @dataclass

@@ -42,7 +42,7 @@ def test_eval_answers_reports_quality_and_leaves_the_users_data_alone(cli_env, s
     assert result["intervals"]["answered_with_right_source"] == {"n": 3, "low": 0.439, "high": 1.0}
     assert result["intervals"]["unanswerable_not_answered"]["n"] == 2, "each share counts its own questions"
     answers = result["answers"]
-    assert [a["question"] for a in answers] == [row["question"] for row in SMALL_SET], "one verdict per question, in order"
+    assert [a["question"] for a in answers] == [row["question"] for row in SMALL_SET], "one row per question, in order"
     bikes = answers[0]
     assert bikes["route"] == "rag" and bikes["cited"][0].endswith("parking.md") and "[1]" in bikes["answer"]
     assert bikes["right_source"] and bikes["first_citation_right"] and bikes["retrieved_gold"]
