@@ -92,4 +92,4 @@ def unit_checks(result: AnswerResult, key_facts: list[list[str]] | None) -> dict
     answered = result.route == "rag"
     return {"key_facts_present": None if not key_facts else answered and facts_present(result.answer, key_facts),
             "fragmentary": answered and fragmentary(result.answer),
-            "code_pairs": code_pairs(result), "thresholds": result.thresholds}
+            "code_kept": code_pairs(result), "thresholds": result.thresholds}

@@ -36,13 +36,11 @@ from tuning.prompt import escalation_messages, render_thread
 
 SUPPORT_OVERLAP = 0.8
 TTFT_SAMPLES = 5
-# Each question's verdicts, in the set's order (the report's name ← the row's): a team scoring its own docs
-# reads why each one missed: the route and its reason, the answer as shown, the sources cited in [n] order,
-# whether a gold source was retrieved at all (the scratch home and its audit log are gone afterwards).
-ANSWER_FIELDS = {"question": "question", "answerable": "answerable", "route": "route",
-                 "route_reason": "route_reason", "answer": "answer", "cited": "cited", "right_source": "right_source",
-                 "first_citation_right": "first_right", "retrieved_gold": "retrieved_gold",
-                 "key_facts_present": "key_facts_present", "fragmentary": "fragmentary", "code_kept": "code_pairs"}
+# Each question's verdicts, in the set's order: a team scoring its own docs reads why each one missed: the
+# route and its reason, the answer as shown, the sources cited in [n] order, whether a gold source was
+# retrieved at all (the scratch home and its audit log are gone afterwards).
+ANSWER_FIELDS = ("question", "answerable", "route", "route_reason", "answer", "cited", "right_source",
+                 "first_citation_right", "retrieved_gold", "key_facts_present", "fragmentary", "code_kept")
 
 
 @dataclass
@@ -114,7 +112,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
                      "needs_person": item.expect_route == "escalate",
                      "route_ok": result.route == expected if expected else result.route != "rag",
                      "right_source": result.route == "rag" and any(is_gold(s, item.gold_sources) for s in cited_sources),
-                     "first_right": result.route == "rag" and bool(cited_sources)
+                     "first_citation_right": result.route == "rag" and bool(cited_sources)
                      and is_gold(cited_sources[0], item.gold_sources),
                      "gold_recall": (sum(any(is_gold(s, [g]) for s in cited_sources) for g in item.gold_sources)
                                      / len(item.gold_sources)) if item.gold_sources and result.route == "rag" else 0.0,
@@ -128,7 +126,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
     shares = {  # each a share of questions (or code blocks): reported with its interval
         "answer_rate": [r["route"] == "rag" for r in answerable],
         "answered_with_right_source": [r["right_source"] for r in answerable],
-        "first_citation_right": [r["first_right"] for r in answerable],
+        "first_citation_right": [r["first_citation_right"] for r in answerable],
         "unanswerable_not_answered": [r["route"] != "rag" for r in unanswerable],
         "unanswerable_abstained": [r["route"] == "abstain" for r in unanswerable],
         "unanswerable_escalated": [r["route"] == "escalate" for r in unanswerable],
@@ -136,7 +134,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
         "retrieval_ceiling": [r["retrieved_gold"] for r in answerable],
         "key_facts_present": [r["key_facts_present"] for r in answerable if r["key_facts_present"] is not None],
         "fragmentary": [r["fragmentary"] for r in rows if r["route"] == "rag"],
-        "code_kept": [v for r in rows for v in r["code_pairs"]],
+        "code_kept": [v for r in rows for v in r["code_kept"]],
     }
     return {
         "embed_model": settings.embed_model, "top_k": settings.top_k,  # the numbers depend on both
@@ -146,7 +144,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
         **{name: _mean(values) for name, values in shares.items()},
         "intervals": {name: _interval(values) for name, values in shares.items()},
         "key_facts_labelled": sum(r["key_facts_present"] is not None for r in answerable),
-        "code_cases": sum(len(r["code_pairs"]) for r in rows),
+        "code_cases": sum(len(r["code_kept"]) for r in rows),
         "thresholds": rows[0]["thresholds"] if rows else None,
         "latency_ms": {stage: {"p50": round(percentile(v, 50), 1), "p95": round(percentile(v, 95), 1)}
                        for stage, v in stages.items()},
@@ -157,7 +155,7 @@ def evaluate_answers(items: list[Labelled], settings: Settings, progress=None) -
         "misrouted": [{"question": r["question"], "route": r["route"]} for r in rows if not r["route_ok"]],
         "fragments": [r["question"] for r in rows if r["fragmentary"]],
         "facts_missing": [r["question"] for r in answerable if r["key_facts_present"] is False],
-        "answers": [{name: r[key] for name, key in ANSWER_FIELDS.items()} for r in rows],
+        "answers": [{key: r[key] for key in ANSWER_FIELDS} for r in rows],
     }
 
 
