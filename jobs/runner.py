@@ -17,7 +17,6 @@ from sqlalchemy import Engine
 
 from core.errors import CitebotError
 from core.settings import Settings
-from jobs.lock import process_locks
 from jobs.notify import NotifierFactory, silent
 from jobs.records import create_job, fail_job
 from jobs.work import LockBusy, busy_lock, run_job
@@ -43,9 +42,6 @@ class JobRunner:
         if settings.broker_url:
             require_shared_services(settings)
         self.settings, self.engine, self.notifier = settings, engine, notifier
-        # The process's lock client: `warm_up` opens its Redis connection, so the lookup in `/reindex`'s
-        # acknowledgement opens none
-        self.locks = process_locks(settings.redis_url)
 
     @property
     def queued(self) -> bool:
@@ -65,7 +61,7 @@ class JobRunner:
 
     def busy(self, kind: str, target: str = "") -> str | None:
         """The lock a new job of this kind would wait for, or None: lets Slack say "already running"."""
-        return busy_lock(self.settings, self.locks, kind, target)
+        return busy_lock(self.settings, kind, target)
 
     def submit(self, kind: str, target: str = "", requested_by: str = "cli", channel: str | None = None,
                message_ts: str | None = None, workspace: str | None = None) -> str:

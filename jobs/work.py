@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 
 from core.errors import CitebotError
 from core.settings import Settings
-from jobs.lock import JobLocks, process_locks, reindex_lock
+from jobs.lock import process_locks, reindex_lock
 from jobs.notify import Notifier, NotifierFactory, silent
 from jobs.records import fail_job, finish_job, get_job, start_attempt, update_job
 from ops.metrics import JOBS
@@ -52,9 +52,10 @@ def lock_names(kind: str, target: str, settings: Settings) -> list[str]:
     return [reindex_lock(s.name) for s in _sources(settings, target)]
 
 
-def busy_lock(settings: Settings, locks: JobLocks, kind: str, target: str) -> str | None:
-    """Which of the job's locks is held now (to tell the person asking), or None; `locks` is the process's
-    client (a bot asks this inside Slack's 3-second acknowledgement)."""
+def busy_lock(settings: Settings, kind: str, target: str) -> str | None:
+    """Which of the job's locks is held now (to tell the person asking), or None. A bot asks this inside
+    Slack's 3-second acknowledgement: the process's lock client opens no connection for it."""
+    locks = process_locks(settings.redis_url)
     try:
         names = lock_names(kind, target, settings)
     except CitebotError:

@@ -167,7 +167,7 @@ def test_the_lock_lookup_of_a_slash_command_reuses_the_connection_opened_at_star
     """`/reindex` asks whether its source is busy inside Slack's 3-second acknowledgement: no new connection."""
     runner = _runner(tmp_path, REDIS)
     runner.warm_up()
-    pool = runner.locks.store.client.connection_pool
+    pool = process_locks(REDIS).store.client.connection_pool  # the process's lock client
     opened = pool._created_connections
     assert opened == 1, "warm_up opened the connection"
     held = JobLocks(REDIS).hold("reindex:docs", "job-ahead")  # another process's job
