@@ -19,8 +19,9 @@ SECTION_LIMIT = 3000
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
-_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
+_CODE_SPAN = re.compile(r"(?<!\\)(`+)(.+?)\1")  # an escaped backtick opens none
+_HIDDEN = 0xE000  # escaped characters stand in the Private Use Area while the markup patterns run
 
 
 def link_text(text: str) -> str:
@@ -63,10 +64,18 @@ def inline(text: str) -> str:
 
 
 def _inline_text(text: str) -> str:
-    text = link_text(text)
+    """Links as their text, emphasis as mrkdwn; an escaped character (`\\*args` from a signature) is
+    text, hidden from the emphasis patterns and shown as itself."""
+    literals: list[str] = []
+
+    def hide(match: re.Match) -> str:
+        literals.append(match.group(1))
+        return chr(_HIDDEN + len(literals) - 1)
+
+    text = _ESCAPED.sub(hide, link_text(text))
     text = _ITALIC.sub(lambda m: f"_{m.group(1)}_", text)
     text = _BOLD.sub(lambda m: f"*{m.group(2)}*", text)
-    return escape(_ESCAPED.sub(r"\1", text))
+    return re.sub("[\ue000-\uf8ff]", lambda m: escape(literals[ord(m.group(0)) - _HIDDEN]), escape(text))
 
 
 def _code(text: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 KINDS = ("heading", "paragraph", "list", "code", "table", "quote")
-_TERM = re.compile(r"\*\*[^*\n]+\*\*")
+_TERM = re.compile(r"\*\*(?:[^*\\\n]|\\.)+\*\*")  # escaped characters (`\*args`) may stand inside
 
 
 @dataclass
@@ -72,6 +72,17 @@ def _cell(text: str) -> str:
 
 
 _LEADING_MARKER = re.compile(r"^(\s*)([#>+*-]|\d+[.)])(\s)")
+
+
+# Inline markup in text that is not Markdown: every `*`, backslash and backtick, an `_` that could open or
+# close emphasis (intraword ones, as in html_logo, cannot), a `<` that could open a tag or an autolink.
+_INLINE_MARKUP = re.compile(r"[\\*`]|(?<![^\W_])_|_(?![^\W_])|<(?=[A-Za-z/!?])")
+
+
+def escape_inline(text: str) -> str:
+    """Plain text as Markdown that reads back as the same text: `f(*args, **kwargs)` from a signature or
+    `template<typename T>` from a page must not turn into emphasis or a hidden HTML tag."""
+    return _INLINE_MARKUP.sub(lambda m: "\\" + m.group(0), text)
 
 
 def escape_paragraph(text: str) -> str:

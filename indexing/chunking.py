@@ -16,8 +16,9 @@ from core.sentences import split_sentences
 from indexing.blocks import Block, pack, parse_blocks
 from indexing.documents import SourceDocument
 
-# Bumped whenever chunk boundaries change: an index chunked by another version is rebuilt, never mixed.
-CHUNKER_VERSION = 2
+# Bumped whenever chunk boundaries or chunk text change (3: text from HTML, plain text and PDF escapes
+# Markdown's inline markup): an index chunked by another version is rebuilt, never mixed.
+CHUNKER_VERSION = 3
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from indexing.blocks import Block, escape_paragraph, parse_blocks, render
+from indexing.blocks import Block, escape_inline, escape_paragraph, parse_blocks, render
 from indexing.html_blocks import NotHTML, html_blocks
 
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
@@ -164,13 +164,14 @@ def _pdf_paragraphs(page: str) -> str:
             current = []
     if current:
         paragraphs.append(" ".join(current))
-    return "\n\n".join(escape_paragraph(p) for p in paragraphs)
+    return "\n\n".join(escape_paragraph(escape_inline(p)) for p in paragraphs)
 
 
 def text_sections(text: str) -> list[Section]:
-    """Plain text: paragraphs at blank lines, never read as Markdown (an indented line is not code)."""
+    """Plain text: paragraphs at blank lines, never read as Markdown (an indented line is not code, a `*`
+    not emphasis)."""
     paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text) if p.strip()]
-    return [Section("", "\n\n".join(escape_paragraph(p) for p in paragraphs))]
+    return [Section("", "\n\n".join(escape_paragraph(escape_inline(p)) for p in paragraphs))]
 
 
 def parse_bytes(raw: bytes, kind: str, fallback_title: str) -> tuple[str, list[Section]]:

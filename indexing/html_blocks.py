@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from indexing.blocks import Block, escape_paragraph
+from indexing.blocks import Block, escape_inline, escape_paragraph
 
 _DROP_TAGS = {"script", "style", "noscript", "nav", "aside", "form", "button", "template", "svg", "iframe",
               "select", "input", "textarea", "footer", "object", "canvas", "map"}
@@ -20,7 +20,7 @@ _DROP_ROLES = {"navigation", "banner", "contentinfo", "complementary", "search",
 _DROP_NAMES = re.compile(
     r"(?:^|[\s_-])(?:headerlink|sphinxsidebar\w*|related|toc|toctree-wrapper|contents|breadcrumbs?|docnav|"
     r"navheader|navfooter|navbar|bs-sidebar|md-sidebar|md-header|md-footer|md-nav|skip-link|edit-?page|"
-    r"indexterm|footnote-reference|modal|wy-nav-side|rst-footer-buttons|footer|banner|toc-collapse|searchbox|admonition-todo)"
+    r"indexterm|footnote-reference|viewcode-link|modal|wy-nav-side|rst-footer-buttons|footer|banner|toc-collapse|searchbox|admonition-todo)"
     r"(?:$|[\s_-])", re.IGNORECASE)
 _EDIT_LINK = re.compile(r"^\s*(edit (this page|on github|on gitlab)|view (page )?source|show source|"
                         r"improve this (page|doc))\s*$", re.IGNORECASE)
@@ -87,8 +87,9 @@ def _is_link_list(el) -> bool:
 
 
 def _inline(el, top: bool = True) -> str:
-    """An element's inline text as Markdown: code as backticks, links as their text, spaces collapsed."""
-    parts = [el.text or ""]
+    """An element's inline text as Markdown: code as backticks, links as their text, other text escaped
+    (a signature's `*args` is text, not emphasis), spaces collapsed."""
+    parts = [escape_inline(el.text or "")]
     for child in el:
         if isinstance(child.tag, str):
             if child.tag in _INLINE_CODE:
@@ -98,7 +99,7 @@ def _inline(el, top: bool = True) -> str:
                 parts.append(" ")
             else:
                 parts.append(_inline(child, top=False))
-        parts.append(child.tail or "")
+        parts.append(escape_inline(child.tail or ""))
     text = "".join(parts)
     return " ".join(text.replace("\u00b6", "").split()) if top else text
 
@@ -186,10 +187,10 @@ class _Collector:
             self.flush()
         elif tag in _BLOCK_TAGS or tag in ("body", "html"):
             self.flush()
-            self._buffer.append(el.text or "")
+            self._buffer.append(escape_inline(el.text or ""))
             for child in el:
                 self.walk(child)
-                self._buffer.append(child.tail or "")
+                self._buffer.append(escape_inline(child.tail or ""))
             self.flush()
         elif tag in _INLINE_CODE:
             code = " ".join(el.text_content().split())
@@ -201,9 +202,9 @@ class _Collector:
 def _item(li) -> str:
     """One list item as Markdown: its text, then nested lists and code blocks as blocks of their own."""
     collector = _Collector()
-    collector._buffer.append(li.text or "")
+    collector._buffer.append(escape_inline(li.text or ""))
     for child in li:
         collector.walk(child)
-        collector._buffer.append(child.tail or "")
+        collector._buffer.append(escape_inline(child.tail or ""))
     collector.flush()
     return "\n\n".join(b.markdown() for b in collector.blocks if b.kind != "heading")

@@ -89,6 +89,36 @@ def test_blocks_survive_the_markdown_round_trip():
     assert len(again[2].items) == 2 and again[3].rows[1] == ["a|b", "1"]
 
 
+SIGNATURE_PAGE = """<div role="main"><h1>API</h1><dl><dt id="f">f(<em>*args</em>, <em>**kwargs</em>)<a class="reference
+internal" href="_modules/api.html#f"><span class="viewcode-link"><span class="pre">[source]</span></span></a></dt>
+<dd><p>Wraps <code>g(*args)</code>; unlike __init__ it takes template&lt;typename T&gt; and **bold** words.</p></dd>
+</dl></div>"""
+
+
+def _rendered_text(markdown: str) -> str:
+    """What a Markdown reader shows: the HTML markdown-it makes, tags removed (emphasis would take the
+    stars with it, a raw HTML tag its text)."""
+    import re
+
+    from markdown_it import MarkdownIt
+
+    html = MarkdownIt("commonmark").render(markdown)
+    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&lt;", "<").replace("&gt;", ">").split())
+
+
+def test_text_from_html_and_plain_text_reads_back_as_itself_not_as_markup():
+    from indexing.documents import parse_html, text_sections
+
+    _, sections = parse_html(SIGNATURE_PAGE, "API")
+    term, description = parse_blocks(sections[0].text)
+    assert term.is_term(), "a signature with *args is still its definition's term"
+    assert _rendered_text(term.text) == "f(*args, **kwargs)", "the [source] link is dropped"
+    assert _rendered_text(description.text) == ("Wraps g(*args) ; unlike __init__ it takes template<typename T> "
+                                                "and **bold** words.")
+    plain = text_sections("Delete *.tmp and *.bak files; keep __pycache__ and <b>this</b>.")[0].text
+    assert _rendered_text(plain) == "Delete *.tmp and *.bak files; keep __pycache__ and <b>this</b>."
+
+
 def test_chunks_keep_lists_whole_and_an_introduction_with_what_it_introduces():
     steps = "\n".join(f"{n}. Step {n} does one small thing." for n in range(1, 9))
     text = f"{'Background sentence. ' * 12}\n\nTo install, run these steps:\n\n{steps}\n\nAfterwards, log in."

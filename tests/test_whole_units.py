@@ -127,6 +127,11 @@ def test_mrkdwn_converts_markdown_and_keeps_code_lists_and_numbers():
                     "```\nif a &lt; b:\n    pass\n```")
 
 
+def test_mrkdwn_shows_escaped_characters_as_text_not_as_emphasis_or_code():
+    text = to_mrkdwn("**f(\\*args, \\*\\*kwargs)**\n\nPass \\*.tmp and \\`x\\` to `g(*a)`, not \\<b>, then *stop*.")
+    assert text == "*f(*args, **kwargs)*\n\nPass *.tmp and `x` to `g(*a)`, not &lt;b&gt;, then _stop_."
+
+
 @pytest.mark.parametrize("hostile", ["<!channel>", "<!here>", "<!everyone>", "<@U123ABC>", "<#C123ABC>",
                                      "<https://evil.example|docs>"])
 def test_nothing_in_an_answer_becomes_a_live_mention_or_link(hostile):
