@@ -7,8 +7,9 @@ text keeps every statement true to its source; citations are exact by constructi
 A unit is what a person would quote: a paragraph, a whole list, a code block verbatim, a table. A
 paragraph that announces what follows ("add the command:") is quoted with it, a paragraph that goes on
 from a code block ("where sourcedir is …") with the block, a definition with its term (`**-j N**`, then
-"Distribute the build over N processes": the description alone does not name the option), and a long
-paragraph as complete sentences.
+"Distribute the build over N processes": the description alone does not name the option), a version
+note ("Changed in version 3.5: …") with what it annotates, never alone, and a long paragraph as
+complete sentences.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ SHIPPED = Composition()
 
 _HOWTO = re.compile(r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\b(command|steps?)\b", re.IGNORECASE)
 _STARTS_LOWER = re.compile(r"^[a-z]")
+_NAME_SPLIT = re.compile(r"[\s(),=\[\]?!;:'\"<>]+")
+_CODE_NAME = re.compile(r"-{1,2}[A-Za-z0-9][\w-]*|[A-Za-z_][\w-]*[_.][\w.-]*[A-Za-z0-9_]|_\w+")
 LABEL_MARK = "**"  # a unit's section label is a paragraph of its own in bold
 
 
@@ -67,6 +70,7 @@ class Unit:
     match_text: str  # what is compared with the question: the section heading and the unit's words
     sentences: list[str] = field(default_factory=list)  # a paragraph's sentences, compared one by one
     section: str = ""  # the heading the unit sits under
+    names: frozenset[str] = frozenset()  # what a definition's term names (`-j`, `html_logo`), for `named`
 
 
 @dataclass
@@ -93,18 +97,22 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
     section = " > ".join(passage.heading.split(" > ")[-2:])  # the section and its parent name the topic
     own = passage.heading.split(" > ")[-1].strip()
     groups: list[list[Block]] = []
+    previous: list[Block] | None = None  # the group a block may join: none after a heading
     for block in parse_blocks(passage.body):
         if block.kind == "heading":
+            previous = None
             continue
-        previous = groups[-1] if groups else None
+        described = [b for b in previous or [] if not b.is_version_note()]
         introduced = previous is not None and ((previous[-1].introduces() and block.kind != "paragraph")
-                                               or (len(previous) == 1 and previous[0].is_term()))
-        continues = (previous is not None and block.kind == "paragraph" and _STARTS_LOWER.match(block.text)
-                     and previous[-1].kind in ("code", "list", "table"))
+                                               or (len(described) == 1 and described[0].is_term()))
+        continues = previous is not None and (block.is_version_note() or (
+            block.kind == "paragraph" and _STARTS_LOWER.match(block.text) and previous[-1].kind in ("code", "list",
+                                                                                                     "table")))
         if introduced or continues:
             previous.append(block)
-        else:
-            groups.append([block])
+        elif not block.is_version_note():  # one opening a section annotates what is not quoted
+            previous = [block]
+            groups.append(previous)
     units: list[Unit] = []
     for group in groups:
         words = " ".join(b.text if b.kind != "list" else " ".join(b.items) for b in group)
@@ -119,8 +127,23 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
             if kind == "paragraph" and markdown.rstrip().endswith(":"):
                 continue  # announces a list or code this passage does not hold: never quoted on its own
             if not instruction_like(match):
-                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences, own))
+                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences, own,
+                                  code_names(group[0].text) if group[0].is_term() else frozenset()))
     return units
+
+
+def code_names(text: str) -> frozenset[str]:
+    """The option and identifier names in a text, as written: `-E`, `--strict`, `html_logo`,
+    `sphinx.ext.napoleon` and its dotted tails (`ext.napoleon`, `napoleon` only when it looks like code).
+    Plain words are not names: a term "Options" names nothing a question could point at."""
+    names = set()
+    for token in _NAME_SPLIT.split(text.replace("\\", "").replace("`", "").replace("**", "")):
+        token = token.rstrip(".")
+        parts = token.split(".")
+        if "_" in token or all(len(part) > 1 for part in parts):  # "e.g." is no name
+            names.update(tail for tail in (".".join(parts[n:]) for n in range(len(parts)))
+                         if _CODE_NAME.fullmatch(tail))
+    return frozenset(names)
 
 
 def _semantic(queries: list[str], units: list[Unit], match_chars: int):
@@ -140,9 +163,10 @@ def _semantic(queries: list[str], units: list[Unit], match_chars: int):
 
 def extract_answer(question: str, passages: list[Passage], scores: list[float], floor: float,
                    unmentioned_parts: Collection[str] = (), composition: Composition = SHIPPED) -> Extraction:
-    """Best-matching units, in the order they appear in the (ranked) passages; passages whose relevance
-    (the router's `scores`) is below `floor` are not quoted, nor a unit for a part of the question whose
-    topic words the router found in no passage (`unmentioned_parts`)."""
+    """Best-matching units, in the order they appear in the (ranked) passages, a definition of what the
+    question names (`code_names`) before them; passages whose relevance (the router's `scores`) is below
+    `floor` are not quoted, nor a unit for a part of the question whose topic words the router found in no
+    passage (`unmentioned_parts`)."""
     units = [u for j, p in enumerate(passages) if scores[j] >= floor for u in passage_units(p, j, composition)]
     units = [u for u in units if len(u.markdown) >= 12]
     if not units:
@@ -164,6 +188,11 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
 
     whole = ranked(0)
     chosen: dict[int, float] = {}
+    named = code_names(question)
+    # the definition of what the question names ("what does -E do?") is chosen and quoted first
+    lead = next((i for _, _, i in whole if named & units[i].names), None)
+    if lead is not None:
+        chosen[lead] = next(match for _, match, i in whole if i == lead)
     uncovered = []
     for q, part in enumerate(parts, 1):  # each sub-question's best unit first: a compound question in full
         # by its own match: retrieval's passage scores measure the whole question, not this part
@@ -179,7 +208,7 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
             break
         if i not in chosen and size + len(units[i].markdown) <= composition.max_chars:
             chosen[i] = match
-    order = sorted(chosen, key=lambda i: (units[i].passage_index, units[i].position))
+    order = sorted(chosen, key=lambda i: (i != lead, units[i].passage_index, units[i].position))
     extracts, shown = [], None
     for i in order:
         extracts.append(Extract(_labelled(units[i], shown), units[i].passage_index, round(chosen[i], 4), units[i].kind))

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 KINDS = ("heading", "paragraph", "list", "code", "table", "quote")
+_VERSION_NOTE = re.compile(r"(New|Changed|Added|Deprecated|Removed) (in|since) version\b")  # Sphinx's labels
 _TERM = re.compile(r"\*\*(?:[^*\\\n]|\\.)+\*\*")  # escaped characters (`\*args`) may stand inside
 
 
@@ -61,6 +62,11 @@ class Block:
         """A paragraph that is all bold: a definition list's term (HTML `<dt>`: an option, a setting, a
         function) or a bold line standing for a heading. What follows it says what it is."""
         return self.kind == "paragraph" and bool(_TERM.fullmatch(self.text.strip()))
+
+    def is_version_note(self) -> bool:
+        """"Changed in version 3.5: takes a priority", as Sphinx labels it: when what precedes it changed,
+        not what it is; it belongs with the description it annotates."""
+        return self.kind == "paragraph" and bool(_VERSION_NOTE.match(self.text))
 
 
 def _longest_run(text: str, char: str) -> int:

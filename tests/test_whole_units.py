@@ -97,27 +97,51 @@ def test_quoted_code_stays_a_fenced_block_with_its_introduction(settings, tmp_pa
     assert code_pairs(result) == [True] and not fragmentary(result.answer)
 
 
-def test_a_definition_is_quoted_with_the_term_it_defines(settings, tmp_path):
-    """Reference pages define options, settings and functions in definition lists: the description alone
-    ("Distribute the build over N processes") does not say which option to use."""
+@pytest.fixture
+def options_page(settings, tmp_path):
+    """An options reference as Sphinx renders one: terms, descriptions, version notes."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "buildtool.html").write_text(
         "<html><head><title>buildtool</title></head><body><main><h1>buildtool</h1><h2>Options</h2><dl>"
         "<dt>-q</dt><dd><p>Do not print anything on standard output, only warnings and errors.</p></dd>"
+        "<dt>-Q</dt><dd><p>Do not output anything on standard output, also suppress warnings.</p></dd>"
         "<dt>-j N</dt><dd><p>Distribute the build over N processes in parallel, to make building on "
         "multiprocessor machines more effective.</p><p>New in version 1.2.</p></dd>"
-        "<dt>-W</dt><dd><p>Turn warnings into errors: the build stops at the first warning.</p></dd>"
-        "</dl></main></body></html>")
+        "<dt>-W</dt><dd><p>Changed in version 2.0: also for warnings of extensions.</p>"
+        "<p>Turn warnings into errors: the build stops at the first warning.</p></dd>"
+        "</dl><h2>Caching</h2><p>Changed in version 3.0: the cache moved.</p>"
+        "<p>Builds reuse the doctrees of the last run.</p></main></body></html>")
     (docs / "other.md").write_text("# Lunch\n\nLunch is at noon in the canteen on the second floor.\n")
     index_paths([docs], settings)
-    result = AnswerService(settings).ask("how do I make the build use all the processors of my machine?")
+    return AnswerService(settings)
+
+
+def test_a_definition_is_quoted_with_the_term_it_defines(options_page):
+    """Reference pages define options, settings and functions in definition lists: the description alone
+    ("Distribute the build over N processes") does not say which option to use."""
+    result = options_page.ask("how do I make the build use all the processors of my machine?")
     assert result.route == "rag"
     assert "**-j N**\n\nDistribute the build over N processes in parallel" in result.answer
     assert "**Options**" not in result.answer, "the term labels its definition: no section label stacked above"
     assert not fragmentary(result.answer)
     terms = parse_blocks("**Note:** builds are cached.\n\n**-j N**\n\nSome **bold** words.\n\n**a** and **b**")
     assert [b.is_term() for b in terms] == [False, True, False, False], "only a paragraph that is all one bold term"
+
+
+def test_a_question_naming_an_option_gets_its_definition_and_version_notes_stay_with_theirs(options_page):
+    for option, description in (("-q", "Do not print anything"), ("-Q", "Do not output anything")):
+        result = options_page.ask(f"what does the {option} option of buildtool do?")
+        assert result.route == "rag"
+        assert result.answer.startswith(f"**{option}**\n\n{description}"), result.answer
+    result = options_page.ask("which option turns warnings into errors?")
+    assert "**-W**\n\nChanged in version 2.0: also for warnings of extensions.\n\nTurn warnings into errors" \
+        in result.answer, "a version note is quoted with the definition it annotates"
+    answer = options_page.ask("how do I make the build use all the processors of my machine?").answer
+    assert "machines more effective.\n\nNew in version 1.2. [1]" in answer
+    answer = options_page.ask("are builds cached?").answer
+    assert "Builds reuse the doctrees" in answer
+    assert "Changed in version 3.0" not in answer, "a note opening a section annotates what is not quoted"
 
 
 def test_mrkdwn_converts_markdown_and_keeps_code_lists_and_numbers():
