@@ -5,7 +5,8 @@ so the embedder and BM25 match questions that use the heading's words and a cita
 section it came from. Chunks are packed from whole blocks: a list, a code block or a table is split
 only when it alone exceeds the chunk size, and then at item, line or row boundaries (a code piece is
 fenced again with its language); a paragraph that introduces what follows ("add the command:") stays
-in the chunk of what it introduces.
+in the chunk of what it introduces, a definition's term (`**-j N**`) with its description, and a version
+note ("Changed in version 3.5: …") with what it annotates.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from indexing.blocks import Block, pack, parse_blocks
 from indexing.documents import SourceDocument
 
 # Bumped whenever chunk boundaries or chunk text change (3: text from HTML, plain text and PDF escapes
-# Markdown's inline markup): an index chunked by another version is rebuilt, never mixed.
+# Markdown's inline markup; a term stays with its definition, a version note with what it annotates):
+# an index chunked by another version is rebuilt, never mixed.
 CHUNKER_VERSION = 3
 
 
@@ -56,15 +58,16 @@ def split_blocks(markdown: str, limit: int) -> list[str]:
     """A section's Markdown as chunk bodies of whole blocks."""
     blocks = parse_blocks(markdown)
     units: list[str] = []
-    glue = False  # the previous unit introduces this one: keep them in one piece
+    glue = False  # the previous unit introduces or names this one: keep them in one piece
     for block in blocks:
         for piece in _pieces(block, limit):
-            if glue and units and len(units[-1]) + len(piece) + 2 <= limit * 1.5:
+            if ((glue or block.is_version_note()) and units
+                    and len(units[-1]) + len(piece) + 2 <= limit * 1.5):
                 units[-1] = f"{units[-1]}\n\n{piece}"
             else:
                 units.append(piece)
             glue = False
-        glue = block.introduces()
+        glue = block.introduces() or block.is_term()
     return pack(units, limit, joiner="\n\n")
 
 

@@ -5,7 +5,8 @@ navigation, sidebars, tables of contents, footers, header-link marks ("¶") and 
 Indexed, those become passages that match every question; in a heading path they read as noise. So:
 pick the page's main element (`role="main"`, `<main>`, `<article>`, Sphinx's `div.body`, else
 `<body>`), drop boilerplate by tag, ARIA role, class and id, drop link lists (a block whose text is
-mostly links: a table of contents), and walk what is left into blocks in document order.
+mostly links: a table of contents) and paragraphs that only point elsewhere in the site, and walk what
+is left into blocks in document order.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def _clean(main) -> None:
         if (el.tag in _DROP_TAGS or el.get("role") in _DROP_ROLES or _DROP_NAMES.search(names)
                 or (el.tag == "a" and _EDIT_LINK.match(el.text_content() or ""))):
             doomed.append(el)
+    doomed += [el for el in main.iter("p") if _is_pointer(el)]
     for el in doomed + [el for el in main.iter("ul", "ol", "div", "table", "dl") if _is_link_list(el)]:
         if el.getparent() is not None:
             el.drop_tree()  # keeps the text that follows the element (lxml stores it as its tail)
@@ -84,6 +86,15 @@ def _is_link_list(el) -> bool:
     total = len(" ".join("".join(el.itertext()).split()))
     linked = sum(len(" ".join(a.text_content().split())) for a in links)
     return total > 0 and linked / total >= LINK_DENSITY
+
+
+def _is_pointer(paragraph) -> bool:
+    """A paragraph that is only links within the site ("See also: Logging API"): it says where to read,
+    not what is there, and quoted it answers nothing. A link to another site may be what was asked for."""
+    links = paragraph.findall(".//a")
+    linked = "".join("".join(a.text_content().split()) for a in links)
+    return (bool(links) and linked == "".join(paragraph.text_content().split())
+            and not any((a.get("href") or "").startswith(("http:", "https:", "mailto:", "//")) for a in links))
 
 
 def _inline(el, top: bool = True) -> str:

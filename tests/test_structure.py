@@ -119,12 +119,30 @@ def test_text_from_html_and_plain_text_reads_back_as_itself_not_as_markup():
     assert _rendered_text(plain) == "Delete *.tmp and *.bak files; keep __pycache__ and <b>this</b>."
 
 
+def test_a_paragraph_that_only_points_elsewhere_in_the_site_is_not_indexed():
+    from indexing.documents import parse_html
+
+    _, sections = parse_html(
+        '<main><h1>Logging</h1><div class="admonition seealso"><p class="admonition-title">See also</p>'
+        '<p><a href="api.html#logging">Logging API</a></p></div><p>Logs go to <a href="out.html">stderr</a>.</p>'
+        '<p><a href="https://pypi.org/project/logfmt">logfmt on PyPI</a></p></main>', "Logging")
+    text = sections[0].text
+    assert "Logging API" not in text
+    assert "Logs go to stderr." in text and "logfmt on PyPI" in text, "text with a link, or a link off the site, stays"
+
+
 def test_chunks_keep_lists_whole_and_an_introduction_with_what_it_introduces():
     steps = "\n".join(f"{n}. Step {n} does one small thing." for n in range(1, 9))
     text = f"{'Background sentence. ' * 12}\n\nTo install, run these steps:\n\n{steps}\n\nAfterwards, log in."
     pieces = split_blocks(text, 300)
     with_list = next(p for p in pieces if "1. Step 1" in p)
     assert "To install, run these steps:" in with_list and "8. Step 8" in with_list
+    options = "\n\n".join(f"**-{o}**\n\n{'Does one thing well. ' * 6}" for o in "abcdefgh")
+    pieces = split_blocks(options, 300)
+    assert len(pieces) > 1 and all(p.startswith("**-") for p in pieces), "a term starts the piece of its description"
+    described = "Does one thing well. " * 12
+    assert split_blocks(f"{described}\n\nChanged in version 2.0: does it faster.", 260) == [
+        f"{described.strip()}\n\nChanged in version 2.0: does it faster."], "a version note stays with its text"
 
 
 def test_an_oversized_code_block_is_split_at_lines_and_fenced_again():
