@@ -25,7 +25,7 @@ from answering.questions import question_parts
 from answering.tracing import SEMANTIC_WEIGHT, lexical_overlap
 from core.sentences import normalise, split_sentences
 from core.vectors import similarities
-from indexing.blocks import Block, pack, parse_blocks
+from indexing.blocks import Block, code_names, pack, parse_blocks
 from indexing.embedder import embed_texts
 from indexing.retrieval import Passage
 
@@ -56,8 +56,6 @@ SHIPPED = Composition()
 
 _HOWTO = re.compile(r"\bhow (do|can|should|would) (i|we|you)\b|\bhow to\b|\b(command|steps?)\b", re.IGNORECASE)
 _STARTS_LOWER = re.compile(r"^[a-z]")
-_NAME_SPLIT = re.compile(r"[\s(),=\[\]?!;:'\"<>]+")
-_CODE_NAME = re.compile(r"-{1,2}[A-Za-z0-9][\w-]*|[A-Za-z_][\w-]*[_.][\w.-]*[A-Za-z0-9_]|_\w+")
 LABEL_MARK = "**"  # a unit's section label is a paragraph of its own in bold
 
 
@@ -128,22 +126,8 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
                 continue  # announces a list or code this passage does not hold: never quoted on its own
             if not instruction_like(match):
                 units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences, own,
-                                  code_names(group[0].text) if group[0].is_term() else frozenset()))
+                                  group[0].names()))
     return units
-
-
-def code_names(text: str) -> frozenset[str]:
-    """The option and identifier names in a text, as written: `-E`, `--strict`, `html_logo`,
-    `sphinx.ext.napoleon` and its dotted tails (`ext.napoleon`, `napoleon` only when it looks like code).
-    Plain words are not names: a term "Options" names nothing a question could point at."""
-    names = set()
-    for token in _NAME_SPLIT.split(text.replace("\\", "").replace("`", "").replace("**", "")):
-        token = token.rstrip(".")
-        parts = token.split(".")
-        if "_" in token or all(len(part) > 1 for part in parts):  # "e.g." is no name
-            names.update(tail for tail in (".".join(parts[n:]) for n in range(len(parts)))
-                         if _CODE_NAME.fullmatch(tail))
-    return frozenset(names)
 
 
 def _semantic(queries: list[str], units: list[Unit], match_chars: int):

@@ -15,6 +15,8 @@ from functools import lru_cache
 
 KINDS = ("heading", "paragraph", "list", "code", "table", "quote")
 _VERSION_NOTE = re.compile(r"(New|Changed|Added|Deprecated|Removed) (in|since) version\b")  # Sphinx's labels
+_NAME_SPLIT = re.compile(r"[\s(),=\[\]?!;:'\"<>]+")
+_CODE_NAME = re.compile(r"-{1,2}[A-Za-z0-9][\w-]*|[A-Za-z_][\w-]*[_.][\w.-]*[A-Za-z0-9_]|_\w+")
 _TERM = re.compile(r"\*\*(?:[^*\\\n]|\\.)+\*\*")  # escaped characters (`\*args`) may stand inside
 
 
@@ -63,10 +65,28 @@ class Block:
         function) or a bold line standing for a heading. What follows it says what it is."""
         return self.kind == "paragraph" and bool(_TERM.fullmatch(self.text.strip()))
 
+    def names(self) -> frozenset[str]:
+        """What a term names (`-j` for `**-j N**`), for a question that names it; nothing for other blocks."""
+        return code_names(self.text) if self.is_term() else frozenset()
+
     def is_version_note(self) -> bool:
         """"Changed in version 3.5: takes a priority", as Sphinx labels it: when what precedes it changed,
         not what it is; it belongs with the description it annotates."""
         return self.kind == "paragraph" and bool(_VERSION_NOTE.match(self.text))
+
+
+def code_names(text: str) -> frozenset[str]:
+    """The option and identifier names in a text, as written: `-E`, `--strict`, `html_logo`,
+    `sphinx.ext.napoleon` and its dotted tails (`ext.napoleon`, `napoleon` only when it looks like code).
+    Plain words are not names: a term "Options" names nothing a question could point at."""
+    names = set()
+    for token in _NAME_SPLIT.split(text.replace("\\", "").replace("`", "").replace("**", "")):
+        token = token.rstrip(".")
+        parts = token.split(".")
+        if "_" in token or all(len(part) > 1 for part in parts):  # "e.g." is no name
+            names.update(tail for tail in (".".join(parts[n:]) for n in range(len(parts)))
+                         if _CODE_NAME.fullmatch(tail))
+    return frozenset(names)
 
 
 def _longest_run(text: str, char: str) -> int:

@@ -6,6 +6,9 @@ how much better the first hit is than the tenth; the score combination keeps it 
 "Retrieval quality"). Neither part depends on how many candidates were fetched, so the benchmark
 (deep lists) and the bot (top CITEBOT_TOP_K) rank the same way.
 
+A question that names an option or setting as written (`-E`, `html_logo`) also gets the chunk that
+defines it (`_definitions`), in the last place if it did not rank higher: reference questions ask by name.
+
 Each passage keeps its dense cosine similarity next to the fused score: the fused score ranks, the
 similarity (with the default MiniLM embedder) is what the router compares with its thresholds to decide
 "nothing relevant found".
@@ -26,11 +29,13 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
 from core.settings import IndexSettings
 from core.vectors import cosine
+from indexing.blocks import code_names, escape_inline, parse_blocks
 from indexing.lexical import Bm25Index
 from indexing.store import bm25_folder, check_embed_model, get_collection, open_client, stored_routing, update_metadata
 
 log = logging.getLogger("citebot.retrieval")
 CANDIDATES = 30
+DEFINITION_CANDIDATES = 20  # chunks read per name the question names, looking for the one defining it
 _VERSION_KEY = "citebot_version"
 VERSION_RECHECK_SECONDS = 2.0  # an edit made by another process is searchable (BM25 too) within this
 _PASSAGE_FIELDS = ("doc_id", "title", "heading", "source", "url", "dense_score", "bm25_score", "rank", "access",
@@ -190,12 +195,16 @@ class HybridRetriever(BaseRetriever):
             for cid, score in self._bm25_index(collection).search(query, n):
                 found.setdefault(cid, {"text": None, "meta": None, "dense": None, "bm25": 0.0})["bm25"] = score
         self._fill_lexical_only(collection, query_vector, found)
+        defining = _definitions(collection, query, query_vector, found) if mode == "hybrid" else set()
         top_bm25 = max((c["bm25"] for c in found.values()), default=0.0) or 1.0
         weight = {"hybrid": self.settings.dense_weight, "dense": 1.0, "bm25": 0.0}[mode]
         for c in found.values():
             c["fused"] = weight * c["dense"] + (1.0 - weight) * c["bm25"] / top_bm25
-        ranked = sorted(found.items(), key=lambda item: item[1]["fused"], reverse=True)[:k]
-        return [self._passage(cid, c, rank) for rank, (cid, c) in enumerate(ranked, 1)]
+        ranked = sorted(found.items(), key=lambda item: item[1]["fused"], reverse=True)
+        top = ranked[:k]
+        if defining and not defining & {cid for cid, _ in top}:  # the definition takes the last place
+            top = top[:k - 1] + [next(item for item in ranked if item[0] in defining)]
+        return [self._passage(cid, c, rank) for rank, (cid, c) in enumerate(top, 1)]
 
     @staticmethod
     def _fill_lexical_only(collection, query_vector: list[float], candidates: dict[str, dict]) -> None:
@@ -220,3 +229,20 @@ class HybridRetriever(BaseRetriever):
                        bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"),
                        channel_id=meta.get("channel_id"), source_id=meta.get("source_id", ""),
                        updated_at=meta.get("updated_at"))
+
+
+def _definitions(collection, query: str, query_vector: list[float], candidates: dict[str, dict]) -> set[str]:
+    """The chunks that define what the question names as written ("what does -E do?": the chunk whose
+    term is `**-E**`), added to the candidates. Neither half finds them reliably: BM25 drops one-letter
+    tokens and ignores case, and a dense vector barely notices `-E` in a question about sphinx-build. A
+    term opens its paragraph, so a chunk holding "**" + the name is read and its terms checked."""
+    defining: set[str] = set()
+    for name in code_names(query):
+        got = collection.get(where_document={"$contains": f"**{escape_inline(name)}"}, limit=DEFINITION_CANDIDATES,
+                             include=["documents", "metadatas", "embeddings"])
+        for cid, doc, meta, vector in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
+            if any(name in block.names() for block in parse_blocks(doc.split("\n", 1)[-1])):
+                defining.add(cid)
+                candidates.setdefault(cid, {"text": doc, "meta": meta, "dense": cosine(query_vector, vector),
+                                            "bm25": 0.0})
+    return defining

@@ -158,3 +158,24 @@ def test_a_chunk_deleted_under_a_running_retriever_is_never_returned(settings, c
     parking = [cid for cid, doc in manifest(collection).items() if doc.path.endswith("parking.md")]
     collection.delete(ids=manifest(collection)[parking[0]].chunk_ids)  # within the 2 s before it rechecks
     assert all(h.doc_id != str(corpus / "parking.md") for h in retriever.search("Parkly app", mode="bm25"))
+
+
+def test_the_chunk_defining_an_option_the_question_names_is_retrieved(tmp_path):
+    """Neither BM25 (one-letter tokens dropped, case ignored) nor the embedder finds `-E` by its name."""
+    from core.settings import Settings
+
+    settings = Settings(home=tmp_path / "home", chunk_chars=400, top_k=3)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    options = "".join(f"<dt>-{o}</dt><dd><p>{text} for the buildtool build of the documentation.</p></dd>"
+                      for o, text in [("a", "Write all output files"), ("b", "Choose the builder"),
+                                      ("d", "Cache the doctrees elsewhere"), ("E", "Never use a saved environment"),
+                                      ("j", "Run parallel processes"), ("q", "Print nothing"),
+                                      ("v", "Print more"), ("W", "Turn warnings into errors")])
+    (docs / "buildtool.html").write_text(f"<main><h1>buildtool</h1><h2>Options</h2><dl>{options}</dl></main>")
+    for n in range(4):
+        (docs / f"guide{n}.md").write_text(f"# Buildtool guide {n}\n\nThe buildtool option list of the buildtool "
+                                           f"program: every buildtool option changes how buildtool builds, part {n}.\n")
+    index_paths([docs], settings)
+    passages = HybridRetriever(settings).search("what does the -E option of buildtool do?")
+    assert len(passages) == 3 and "**-E**\n\nNever use a saved environment" in passages[-1].body
