@@ -68,7 +68,7 @@ class Unit:
     match_text: str  # what is compared with the question: the section heading and the unit's words
     sentences: list[str] = field(default_factory=list)  # a paragraph's sentences, compared one by one
     section: str = ""  # the heading the unit sits under
-    names: frozenset[str] = frozenset()  # what a definition's term names (`-j`, `html_logo`), for `named`
+    names: frozenset[str] = frozenset()  # what a definition's term names (`-j`, `html_logo`): asked by name
 
 
 @dataclass
@@ -174,9 +174,9 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
     chosen: dict[int, float] = {}
     named = code_names(question)
     # the definition of what the question names ("what does -E do?") is chosen and quoted first
-    lead = next((i for _, _, i in whole if named & units[i].names), None)
+    lead, match = next(((i, match) for _, match, i in whole if named & units[i].names), (None, 0.0))
     if lead is not None:
-        chosen[lead] = next(match for _, match, i in whole if i == lead)
+        chosen[lead] = match
     uncovered = []
     for q, part in enumerate(parts, 1):  # each sub-question's best unit first: a compound question in full
         # by its own match: retrieval's passage scores measure the whole question, not this part

@@ -21,7 +21,7 @@ _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _ITALIC = re.compile(r"(?<![\w*])\*(?=\S)([^*]+?)(?<=\S)\*(?![\w*])")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
 _CODE_SPAN = re.compile(r"(?<!\\)(`+)(.+?)\1")  # an escaped backtick opens none
-_HIDDEN = 0xE000  # escaped characters stand in the Private Use Area while the markup patterns run
+_HIDDEN = re.compile("\x00([0-9]+)\x00")  # an escaped character's stand-in while the markup patterns run
 
 
 def link_text(text: str) -> str:
@@ -70,12 +70,12 @@ def _inline_text(text: str) -> str:
 
     def hide(match: re.Match) -> str:
         literals.append(match.group(1))
-        return chr(_HIDDEN + len(literals) - 1)
+        return f"\x00{len(literals) - 1}\x00"
 
-    text = _ESCAPED.sub(hide, link_text(text))
+    text = _ESCAPED.sub(hide, link_text(text.replace("\x00", "")))  # no NUL is text: every stand-in is one
     text = _ITALIC.sub(lambda m: f"_{m.group(1)}_", text)
     text = _BOLD.sub(lambda m: f"*{m.group(2)}*", text)
-    return re.sub("[\ue000-\uf8ff]", lambda m: escape(literals[ord(m.group(0)) - _HIDDEN]), escape(text))
+    return _HIDDEN.sub(lambda m: escape(literals[int(m.group(1))]), escape(text))
 
 
 def _code(text: str) -> str:

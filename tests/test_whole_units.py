@@ -152,8 +152,8 @@ def test_mrkdwn_converts_markdown_and_keeps_code_lists_and_numbers():
 
 
 def test_mrkdwn_shows_escaped_characters_as_text_not_as_emphasis_or_code():
-    text = to_mrkdwn("**f(\\*args, \\*\\*kwargs)**\n\nPass \\*.tmp and \\`x\\` to `g(*a)`, not \\<b>, then *stop*.")
-    assert text == "*f(*args, **kwargs)*\n\nPass *.tmp and `x` to `g(*a)`, not &lt;b&gt;, then _stop_."
+    text = to_mrkdwn("**f(\\*args, \\*\\*kwargs)**\n\nPass \\*.tmp and \\`x\\` to `g(*a)`, not \\<b>, then *stop*. \ue000")
+    assert text == "*f(*args, **kwargs)*\n\nPass *.tmp and `x` to `g(*a)`, not &lt;b&gt;, then _stop_. \ue000"
 
 
 @pytest.mark.parametrize("hostile", ["<!channel>", "<!here>", "<!everyone>", "<@U123ABC>", "<#C123ABC>",
