@@ -17,7 +17,7 @@ KINDS = ("heading", "paragraph", "list", "code", "table", "quote")
 _VERSION_NOTE = re.compile(r"(New|Changed|Added|Deprecated|Removed) (in|since) version\b")  # Sphinx's labels
 _NAME_SPLIT = re.compile(r"[\s(),=\[\]?!;:'\"<>]+")
 _CODE_NAME = re.compile(r"-{1,2}[A-Za-z0-9][\w-]*|[A-Za-z_][\w-]*[_.][\w.-]*[A-Za-z0-9_]|_\w+")
-_TERM = re.compile(r"\*\*(?:[^*\\\n]|\\.)+\*\*")  # escaped characters (`\*args`) may stand inside
+_TERM = re.compile(r"\*\*(?:`[^`\n]+`|\\.|[^*\\\n])+\*\*")  # with escaped stars (`\*args`) or code spans inside
 
 
 @dataclass

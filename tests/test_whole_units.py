@@ -125,8 +125,9 @@ def test_a_definition_is_quoted_with_the_term_it_defines(options_page):
     assert "**-j N**\n\nDistribute the build over N processes in parallel" in result.answer
     assert "**Options**" not in result.answer, "the term labels its definition: no section label stacked above"
     assert not fragmentary(result.answer)
-    terms = parse_blocks("**Note:** builds are cached.\n\n**-j N**\n\nSome **bold** words.\n\n**a** and **b**")
-    assert [b.is_term() for b in terms] == [False, True, False, False], "only a paragraph that is all one bold term"
+    terms = parse_blocks("**Note:** builds are cached.\n\n**-j N**\n\nSome **bold** words.\n\n**a** and **b**\n\n"
+                         "**`filter(**kwargs)`**")
+    assert [b.is_term() for b in terms] == [False, True, False, False, True], "a paragraph that is all one bold term"
 
 
 def test_a_question_naming_an_option_gets_its_definition_and_version_notes_stay_with_theirs(options_page):
