@@ -32,6 +32,7 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "main", "header", "ul", "ol", "
                "blockquote", "figure", "figcaption", "details", "summary", "li", "hr", "center", "address",
                *_HEADINGS}
 _INLINE_CODE = {"code", "tt", "kbd", "samp"}
+_ANCHORED = {"section", "dt", "dd", "a", "span", *_HEADINGS}  # their ids name content
 LINK_DENSITY = 0.8  # a list whose text is at least this share links, with MIN_LINKS links, is navigation
 MIN_LINKS = 3
 
@@ -69,7 +70,7 @@ def _clean(main) -> None:
     for el in main.iter():
         if not isinstance(el.tag, str):
             continue
-        names = f"{el.get('class', '')} {el.get('id', '')}"
+        names = el.get("class", "") if _is_content_anchor(el) else f"{el.get('class', '')} {el.get('id', '')}"
         if (el.tag in _DROP_TAGS or el.get("role") in _DROP_ROLES or _DROP_NAMES.search(names)
                 or (el.tag == "a" and _EDIT_LINK.match(el.text_content() or ""))):
             doomed.append(el)
@@ -77,6 +78,15 @@ def _clean(main) -> None:
     for el in doomed + [el for el in main.iter("ul", "ol", "div", "table", "dl") if _is_link_list(el)]:
         if el.getparent() is not None:
             el.drop_tree()  # keeps the text that follows the element (lxml stores it as its tail)
+
+
+def _is_content_anchor(el) -> bool:
+    """An element whose id a generator made from content, not from the page's layout: a section, heading
+    or definition term ("Table of contents" gets `id="table-of-contents"`, the setting `toc` gets `toc`),
+    which must not be read as a table-of-contents box."""
+    if el.tag in _ANCHORED:
+        return True
+    return any(child.tag in _HEADINGS for child in el[:2] if isinstance(child.tag, str))
 
 
 def _is_link_list(el) -> bool:
@@ -104,15 +114,41 @@ def _inline(el, top: bool = True) -> str:
     for child in el:
         if isinstance(child.tag, str):
             if child.tag in _INLINE_CODE:
-                code = " ".join(child.text_content().split())
-                parts.append(f"`{code}`" if code else "")
+                parts.append(_Code(child.text_content()))
             elif child.tag == "br":
                 parts.append(" ")
             else:
                 parts.append(_inline(child, top=False))
         parts.append(escape_inline(child.tail or ""))
-    text = "".join(parts)
+    text = _join(parts)
     return " ".join(text.replace("\u00b6", "").split()) if top else text
+
+
+class _Code(str):
+    """The text of an inline code element, among the Markdown pieces of a paragraph."""
+
+
+def _join(pieces: list[str]) -> str:
+    """Markdown pieces as one text, each run of adjacent code elements as one code span: Sphinx writes a
+    signature's `BaseCommand.` and `help` as two, which side by side would read as a "``" delimiter."""
+    out: list[str] = []
+    code: list[str] = []
+
+    def close_code() -> None:
+        if text := " ".join("".join(code).split()):
+            fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+            pad = " " if text.startswith("`") or text.endswith("`") else ""
+            out.append(f"{fence}{pad}{text}{pad}{fence}")
+        code.clear()
+
+    for piece in pieces:
+        if isinstance(piece, _Code):
+            code.append(piece)
+        elif piece:
+            close_code()
+            out.append(piece)
+    close_code()
+    return "".join(out)
 
 
 def _anchor(heading) -> str:
@@ -155,7 +191,7 @@ class _Collector:
         self._buffer: list[str] = []
 
     def flush(self) -> None:
-        text = " ".join("".join(self._buffer).replace("\u00b6", "").split())
+        text = " ".join(_join(self._buffer).replace("\u00b6", "").split())
         self._buffer.clear()
         if text:
             self.blocks.append(Block("paragraph", escape_paragraph(text)))
@@ -204,8 +240,7 @@ class _Collector:
                 self._buffer.append(escape_inline(child.tail or ""))
             self.flush()
         elif tag in _INLINE_CODE:
-            code = " ".join(el.text_content().split())
-            self._buffer.append(f"`{code}`" if code else "")
+            self._buffer.append(_Code(el.text_content()))
         elif tag:  # inline element inside a block that also holds blocks
             self._buffer.append(_inline(el, top=False))
 

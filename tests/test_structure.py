@@ -119,6 +119,20 @@ def test_text_from_html_and_plain_text_reads_back_as_itself_not_as_markup():
     assert _rendered_text(plain) == "Delete *.tmp and *.bak files; keep __pycache__ and <b>this</b>."
 
 
+def test_sections_and_terms_named_like_page_furniture_are_kept_and_a_signature_is_one_code_span():
+    from indexing.documents import parse_html
+
+    _, sections = parse_html(
+        '<main><div id="toc"><p>Jump to a section</p></div><section id="table-of-contents"><h1>Table of contents'
+        '</h1><p>The toctree directive links pages.</p><dl><dt id="toc"><code class="sig-prename">Page.</code>'
+        '<code class="sig-name">toc</code></dt><dd><p>The rendered table of contents.</p></dd></dl></section></main>',
+        "Directives")
+    text = "\n".join(s.text for s in sections)
+    assert "Jump to a section" not in text, "a layout box with a table-of-contents id is still dropped"
+    assert "The toctree directive links pages." in text and "The rendered table of contents." in text
+    assert "**`Page.toc`**" in text, "adjacent code elements are one code span, not a broken `` delimiter"
+
+
 def test_a_paragraph_that_only_points_elsewhere_in_the_site_is_not_indexed():
     from indexing.documents import parse_html
 
