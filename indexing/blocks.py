@@ -100,9 +100,10 @@ def _cell(text: str) -> str:
 _LEADING_MARKER = re.compile(r"^(\s*)([#>+*-]|\d+[.)])(\s)")
 
 
-# Inline markup in text that is not Markdown: every `*`, backslash and backtick, an `_` that could open or
-# close emphasis (intraword ones, as in html_logo, cannot), a `<` that could open a tag or an autolink.
-_INLINE_MARKUP = re.compile(r"[\\*`]|(?<![^\W_])_|_(?![^\W_])|<(?=[A-Za-z/!?])")
+# Inline markup in text that is not Markdown: every `*`, backslash, backtick and `<` (which could open a
+# tag or an autolink, with what follows it in the next piece of text), an `_` that could open or close
+# emphasis (intraword ones, as in html_logo, cannot).
+_INLINE_MARKUP = re.compile(r"[\\*`<]|(?<![^\W_])_|_(?![^\W_])")
 
 
 def escape_inline(text: str) -> str:
