@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.html_terms import shown
 from core.errors import CitebotError
 from indexing.blocks import Block, parse_blocks, render
 from indexing.chunking import chunk_document, split_blocks
@@ -95,28 +96,16 @@ internal" href="_modules/api.html#f"><span class="viewcode-link"><span class="pr
 </dl></div>"""
 
 
-def _rendered_text(markdown: str) -> str:
-    """What a Markdown reader shows: the HTML markdown-it makes, tags removed (emphasis would take the
-    stars with it, a raw HTML tag its text)."""
-    import re
-
-    from markdown_it import MarkdownIt
-
-    html = MarkdownIt("commonmark").render(markdown)
-    return " ".join(re.sub(r"<[^>]+>", " ", html).replace("&lt;", "<").replace("&gt;", ">").split())
-
-
 def test_text_from_html_and_plain_text_reads_back_as_itself_not_as_markup():
     from indexing.documents import parse_html, text_sections
 
     _, sections = parse_html(SIGNATURE_PAGE, "API")
     term, description = parse_blocks(sections[0].text)
     assert term.is_term(), "a signature with *args is still its definition's term"
-    assert _rendered_text(term.text) == "f(*args, **kwargs)", "the [source] link is dropped"
-    assert _rendered_text(description.text) == ("Wraps g(*args) ; unlike __init__ it takes template<typename T> "
-                                                "and **bold** words.")
+    assert shown(term.text) == "f(*args, **kwargs)", "the [source] link is dropped"
+    assert shown(description.text) == "Wraps g(*args); unlike __init__ it takes template<typename T> and **bold** words."
     plain = text_sections("Delete *.tmp and *.bak files; keep __pycache__ and <b>this</b>.")[0].text
-    assert _rendered_text(plain) == "Delete *.tmp and *.bak files; keep __pycache__ and <b>this</b>."
+    assert shown(plain) == "Delete *.tmp and *.bak files; keep __pycache__ and <b>this</b>."
 
 
 def test_sections_and_terms_named_like_page_furniture_are_kept_and_a_signature_is_one_code_span():
