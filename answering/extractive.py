@@ -35,12 +35,14 @@ class Composition:
     """The composer's constants, as one value: `benchmarks/unit_ranking.py` replays captured retrievals
     with other values of them, each corpus held out, and passes them here."""
 
-    max_units: int = 3
+    # Up to four units ranking at least 0.7 of the best one: chosen with each corpus held out, for both
+    # embedders (`benchmarks/unit_ranking.py`; three units at 0.8 before).
+    max_units: int = 4
     max_chars: int = 1500  # units after the best one are added while the answer stays under this
     max_paragraph: int = 600  # a longer paragraph is quoted as its best-matching run of whole sentences
     match_chars: int = 200  # of a text compared with the question (one encoder pass each)
     max_sentences: int = 6
-    relative_floor: float = 0.8  # keep units ranking at least this share of the best one
+    relative_floor: float = 0.7  # keep units ranking at least this share of the best one
     part_floor: float = 0.35  # a sub-question's best unit must match it at least this well to be added
     # A unit ranks by how well it matches the question plus this share of how well its passage does
     # (retrieval's dense similarity): a unit that happens to echo the question's words in a passage about
@@ -50,6 +52,9 @@ class Composition:
     # "How do I …" asks for steps or a command: a list or code unit gets this much added to its match, so
     # the numbered steps beat the paragraph that says what the steps are for.
     howto_bonus: float = 0.1
+    # The best-ranked unit is quoted first ([1], what a reader sees first), the others after it in the order
+    # of their passages; False quotes all in passage order.
+    best_first: bool = True
 
 
 SHIPPED = Composition()
@@ -147,10 +152,10 @@ def _semantic(queries: list[str], units: list[Unit], match_chars: int):
 
 def extract_answer(question: str, passages: list[Passage], scores: list[float], floor: float,
                    unmentioned_parts: Collection[str] = (), composition: Composition = SHIPPED) -> Extraction:
-    """Best-matching units, in the order they appear in the (ranked) passages, a definition of what the
-    question names (`code_names`) before them; passages whose relevance (the router's `scores`) is below
-    `floor` are not quoted, nor a unit for a part of the question whose topic words the router found in no
-    passage (`unmentioned_parts`)."""
+    """Best-matching units: a definition of what the question names (`code_names`) first, then the best
+    one, then the others in the order they appear in the (ranked) passages; passages whose relevance (the
+    router's `scores`) is below `floor` are not quoted, nor a unit for a part of the question whose topic
+    words the router found in no passage (`unmentioned_parts`)."""
     units = [u for j, p in enumerate(passages) if scores[j] >= floor for u in passage_units(p, j, composition)]
     units = [u for u in units if len(u.markdown) >= 12]
     if not units:
@@ -192,7 +197,8 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
             break
         if i not in chosen and size + len(units[i].markdown) <= composition.max_chars:
             chosen[i] = match
-    order = sorted(chosen, key=lambda i: (i != lead, units[i].passage_index, units[i].position))
+    top = whole[0][2] if composition.best_first else None
+    order = sorted(chosen, key=lambda i: (i != lead, i != top, units[i].passage_index, units[i].position))
     extracts, shown = [], None
     for i in order:
         extracts.append(Extract(_labelled(units[i], shown), units[i].passage_index, round(chosen[i], 4), units[i].kind))

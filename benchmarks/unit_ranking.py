@@ -49,7 +49,9 @@ VARIANTS = {
     "match chars 300": Variant(replace(SHIPPED, match_chars=300)),
     "how-to bonus 0": Variant(replace(SHIPPED, howto_bonus=0.0)),
     "how-to bonus 0.2": Variant(replace(SHIPPED, howto_bonus=0.2)),
-    "4 units, floor 0.7": Variant(replace(SHIPPED, max_units=4, relative_floor=0.7)),
+    "3 units, floor 0.8 (before)": Variant(replace(SHIPPED, max_units=3, relative_floor=0.8)),
+    "passage order": Variant(replace(SHIPPED, best_first=False)),
+    "3 units, floor 0.8, passage order": Variant(replace(SHIPPED, max_units=3, relative_floor=0.8, best_first=False)),
     "5 units, floor 0.7": Variant(replace(SHIPPED, max_units=5, relative_floor=0.7)),
 }
 

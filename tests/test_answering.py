@@ -171,6 +171,16 @@ def test_extracts_quote_the_passage_about_the_question_not_only_one_that_echoes_
     assert len(echo_support) == 1 and echo_support.pop() <= 1.0, "support is the sentence's own match"
 
 
+def test_the_best_matching_unit_is_quoted_first_even_from_a_lower_ranked_passage():
+    question = "How often are the backup tapes rotated?"
+    stored = "The backup tapes are stored in the fire safe of the server room."
+    rotated = "A courier rotates the backup tapes every Monday."
+    extracts = extract_answer(question, [_passage(1, f"Backups\n{stored}", 0.45), _passage(2, f"Tapes\n{rotated}", 0.42)],
+                              [0.5, 0.5], 0.2).extracts
+    assert [e.text for e in extracts] == [rotated, stored], "[1] is the answer; the rest follows in passage order"
+    assert extracts[0].score > extracts[1].score
+
+
 def test_only_rare_words_the_passages_do_not_say_even_in_other_words_make_a_question_uncovered():
     from answering.questions import topic_gap
     from indexing.retrieval import Passage
