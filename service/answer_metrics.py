@@ -8,7 +8,8 @@ Definitions (README, "Evaluation"):
 - *code kept*: for each code block of a cited passage that the answer quotes (a line of it of two or more
   words, or two of its lines in a row, appear in the answer, whitespace collapsed, outside the blocks the
   answer quotes whole), the whole block appears in the answer verbatim, whitespace-normalised line by
-  line: a block flattened into one line, or quoted in part, is not kept.
+  line: a block flattened into one line, or quoted in part, is not kept. A code block inside a list item
+  (step 2's command) is a code block like any other, on both sides.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ FUNCTION_WORDS = set("""a an the and or but nor so yet for because although thou
 whose that this these those it its they them their there then than thus hence also as at by from in into
 of on onto to with without if unless until when where whether after before since""".split())
 _MARKUP = re.compile(r"^[\s>*_`#\-+\d.)\[\]]+")
+_WORD = re.compile(r"\S*\w\S*")  # `.. testcode::` is one word: the directive a definition's term names too
 
 
 def facts_present(answer: str, facts: list[list[str]]) -> bool:
@@ -55,6 +57,17 @@ def _code_lines(code: str) -> str:
     return "\n".join(line.rstrip() for line in code.splitlines() if line.strip())
 
 
+def _code_blocks(markdown: str) -> list[str]:
+    """The code blocks of Markdown, those inside list items too, each as `_code_lines`."""
+    found = []
+    for block in parse_blocks(markdown):
+        if block.kind == "code":
+            found.append(_code_lines(block.text))
+        elif block.kind == "list":
+            found.extend(code for item in block.items for code in _code_blocks(item))
+    return found
+
+
 def code_pairs(result: AnswerResult) -> list[bool]:
     """One verdict per quoted code block of a cited passage: is it in the answer whole and verbatim?
 
@@ -65,10 +78,10 @@ def code_pairs(result: AnswerResult) -> list[bool]:
     (`docs`, `mkdocs.yml`, `steps:`) that prose names in passing."""
     if result.route != "rag":
         return []
-    quoted = "\n".join(_code_lines(b.text) for b in parse_blocks(result.answer) if b.kind == "code")
+    quoted = "\n".join(_code_blocks(result.answer))
     by_chunk = {p.chunk_id: p for p in result.passages}
-    blocks = [_code_lines(block.text) for citation in result.citations if citation.chunk_id in by_chunk
-              for block in parse_blocks(by_chunk[citation.chunk_id].body) if block.kind == "code"]
+    blocks = [code for citation in result.citations if citation.chunk_id in by_chunk
+              for code in _code_blocks(by_chunk[citation.chunk_id].body)]
     blocks = list(dict.fromkeys(b for b in blocks if b))
     kept = [code for code in blocks if code in quoted]
     rest = result.answer
@@ -78,7 +91,7 @@ def code_pairs(result: AnswerResult) -> list[bool]:
     verdicts = []
     for code in blocks:
         lines = [" ".join(line.split()) for line in code.splitlines() if line.strip()]
-        evidence = [line for line in lines if len(line) >= 4 and " " in line]
+        evidence = [line for line in lines if len(line) >= 4 and len(_WORD.findall(line)) >= 2]
         evidence += [f"{first} {second}" for first, second in zip(lines, lines[1:])]
         if code in kept:
             verdicts.append(True)

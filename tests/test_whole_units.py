@@ -209,6 +209,15 @@ def test_code_kept_judges_only_blocks_the_answer_quotes():
         "one-word lines in a row, flattened, are"
 
 
+def test_code_kept_sees_code_inside_list_items_and_ignores_a_term_that_names_a_directive():
+    steps = "1. Install the parser:\n\n   ```\n   pip install --upgrade myst-parser\n   ```\n2. Add it to `extensions`."
+    assert code_pairs(_quoting(steps + " [1]", steps)) == [True], "step 1's command is quoted whole, in its step"
+    assert code_pairs(_quoting("1. Install it: pip install --upgrade myst-parser [1]", steps)) == [False]
+    directive = "**.. testcode:: [group]**\n\nA code-output-style test.\n\n```rst\n.. testcode::\n\n   print(1)\n```"
+    assert code_pairs(_quoting("**.. testcode:: [group]**\n\nA code-output-style test. [1]", directive)) == [], \
+        "the term names the directive; the example below it is not quoted"
+
+
 @pytest.mark.parametrize("nested", ["[![logo](https://evil.example/a.png)](https://evil.example)",
                                     "[[docs](https://evil.example)](https://evil.example)"])
 def test_a_link_wrapped_around_an_image_or_link_keeps_only_its_text(nested):
