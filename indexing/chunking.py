@@ -18,9 +18,10 @@ from indexing.blocks import Block, pack, parse_blocks
 from indexing.documents import SourceDocument
 
 # Bumped whenever chunk boundaries or chunk text change (3: text from HTML, plain text and PDF escapes
-# Markdown's inline markup; a term stays with its definition, a version note with what it annotates):
+# Markdown's inline markup; a term stays with its definition, a version note with what it annotates;
+# 4: a code block's caption introduces its code):
 # an index chunked by another version is rebuilt, never mixed.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4
 
 
 @dataclass

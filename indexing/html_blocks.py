@@ -190,11 +190,14 @@ class _Collector:
         self.blocks: list[Block] = []
         self._buffer: list[str] = []
 
-    def flush(self) -> None:
+    def flush(self, introduces: bool = False) -> None:
+        """The buffered inline text as a paragraph; `introduces` ends it with a colon (a code block's
+        caption), so that it is kept, chunked and quoted with the code it names and never alone."""
         text = " ".join(_join(self._buffer).replace("\u00b6", "").split())
         self._buffer.clear()
         if text:
-            self.blocks.append(Block("paragraph", escape_paragraph(text)))
+            colon = ":" if introduces and not text.endswith(":") else ""
+            self.blocks.append(Block("paragraph", escape_paragraph(text) + colon))
 
     def walk(self, el) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
@@ -231,7 +234,7 @@ class _Collector:
         elif tag in _BLOCK_TAGS and not _has_blocks(el):
             self.flush()
             self._buffer.append(_inline(el, top=False))
-            self.flush()
+            self.flush(introduces=_is_code_caption(el))
         elif tag in _BLOCK_TAGS or tag in ("body", "html"):
             self.flush()
             self._buffer.append(escape_inline(el.text or ""))
@@ -243,6 +246,14 @@ class _Collector:
             self._buffer.append(_Code(el.text_content()))
         elif tag:  # inline element inside a block that also holds blocks
             self._buffer.append(_inline(el, top=False))
+
+
+def _is_code_caption(el) -> bool:
+    """A caption right before the code it names (Sphinx's `code-block-caption` "docs/source/index.rst", a
+    `figcaption` above a `pre`): alone it is a file name, not an answer."""
+    following = el.getnext()
+    return ("caption" in el.get("class", "") or el.tag == "figcaption") and following is not None and (
+        following.tag == "pre" or next(following.iter("pre"), None) is not None)
 
 
 def _item(li) -> str:

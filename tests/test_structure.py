@@ -122,6 +122,24 @@ def test_sections_and_terms_named_like_page_furniture_are_kept_and_a_signature_i
     assert "**`Page.toc`**" in text, "adjacent code elements are one code span, not a broken `` delimiter"
 
 
+def test_a_code_blocks_caption_introduces_its_code_and_is_never_quoted_alone():
+    from answering.extractive import passage_units
+    from indexing.documents import parse_html
+    from indexing.retrieval import Passage
+
+    _, sections = parse_html(
+        '<main><h1>API docs</h1><p>Link the generated page from the index.</p><div class="literal-block-wrapper">'
+        '<div class="code-block-caption"><span class="caption-text">docs/source/index.rst</span>'
+        '<a class="headerlink" href="#id1">\u00b6</a></div><div class="highlight-rst"><pre>.. toctree::\n\n   api'
+        '</pre></div></div><div class="caption"><p>Not above code</p></div></main>', "API docs")
+    body = sections[0].text
+    assert "docs/source/index.rst:\n\n```rst\n.. toctree::" in body and "Not above code\n" in body + "\n"
+    passage = Passage("c", "d", "API docs", "API docs", "api.html", None, body, 1.0, 0.5, 0.0)
+    units = [u.markdown for u in passage_units(passage, 0)]
+    assert not any(u.startswith("docs/source/index.rst") and "toctree" not in u for u in units)
+    assert any(u.startswith("docs/source/index.rst:\n\n```rst") for u in units), "quoted with its code"
+
+
 def test_a_paragraph_that_only_points_elsewhere_in_the_site_is_not_indexed():
     from indexing.documents import parse_html
 
