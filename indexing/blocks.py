@@ -36,7 +36,7 @@ class Block:
         if self.kind == "heading":
             return f"{'#' * max(1, min(self.level, 6))} {self.text}"
         if self.kind == "code":
-            fence = "`" * max(3, _longest_run(self.text, "`") + 1)
+            fence = "`" * max(3, longest_run(self.text, "`") + 1)
             return f"{fence}{self.language}\n{self.text.rstrip(chr(10))}\n{fence}"
         if self.kind == "list":
             lines = []
@@ -89,7 +89,8 @@ def code_names(text: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _longest_run(text: str, char: str) -> int:
+def longest_run(text: str, char: str) -> int:
+    """The longest run of `char` in the text: a fence or code span must be one longer."""
     return max((len(m) for m in re.findall(re.escape(char) + "+", text)), default=0)
 
 

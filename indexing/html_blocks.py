@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from indexing.blocks import Block, escape_inline, escape_paragraph
+from indexing.blocks import Block, escape_inline, escape_paragraph, longest_run
 
 _DROP_TAGS = {"script", "style", "noscript", "nav", "aside", "form", "button", "template", "svg", "iframe",
               "select", "input", "textarea", "footer", "object", "canvas", "map"}
@@ -136,7 +136,7 @@ def _join(pieces: list[str]) -> str:
 
     def close_code() -> None:
         if text := " ".join("".join(code).split()):
-            fence = "`" * (max(map(len, re.findall("`+", text)), default=0) + 1)
+            fence = "`" * (longest_run(text, "`") + 1)
             pad = " " if text.startswith("`") or text.endswith("`") else ""
             out.append(f"{fence}{pad}{text}{pad}{fence}")
         code.clear()
