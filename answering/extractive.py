@@ -74,6 +74,7 @@ class Unit:
     sentences: list[str] = field(default_factory=list)  # a paragraph's sentences, compared one by one
     section: str = ""  # the heading the unit sits under
     names: frozenset[str] = frozenset()  # what a definition's term names (`-j`, `html_logo`): asked by name
+    anchor: str = ""  # the nearest definition term at or before the unit with an anchor (`Passage.term_anchors`)
 
 
 @dataclass
@@ -82,6 +83,7 @@ class Extract:
     passage_index: int
     score: float
     kind: str = "paragraph"
+    anchor: str = ""  # where in the page it stands (`Unit.anchor`), "" for the passage's own link
 
 
 @dataclass
@@ -100,11 +102,14 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
     section = " > ".join(passage.heading.split(" > ")[-2:])  # the section and its parent name the topic
     own = passage.heading.split(" > ")[-1].strip()
     groups: list[list[Block]] = []
+    anchors: list[str] = []  # each group's: a reference page's section holds dozens of definitions
+    anchor = ""
     previous: list[Block] | None = None  # the group a block may join: none after a heading
     for block in parse_blocks(passage.body):
         if block.kind == "heading":
-            previous = None
+            previous, anchor = None, ""
             continue
+        anchor = passage.term_anchors.get(block.text, anchor) if block.is_term() else anchor
         described = [b for b in previous or [] if not b.is_version_note()]
         introduced = previous is not None and ((previous[-1].introduces() and block.kind != "paragraph")
                                                or (len(described) == 1 and described[0].is_term()))
@@ -116,8 +121,9 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
         elif not block.is_version_note():  # one opening a section annotates what is not quoted
             previous = [block]
             groups.append(previous)
+            anchors.append(anchor)
     units: list[Unit] = []
-    for group in groups:
+    for group, anchor in zip(groups, anchors):
         words = " ".join(b.text if b.kind != "list" else " ".join(b.items) for b in group)
         if len(group) == 1 and group[0].kind == "paragraph":
             sentences = [s for s in split_sentences(group[0].text) if len(s) >= 12][:composition.max_sentences]
@@ -131,7 +137,7 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
                 continue  # announces a list or code this passage does not hold: never quoted on its own
             if not instruction_like(match):
                 units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences, own,
-                                  group[0].names()))
+                                  group[0].names(), anchor))
     return units
 
 
@@ -201,7 +207,8 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
     order = sorted(chosen, key=lambda i: (i != lead, i != top, units[i].passage_index, units[i].position))
     extracts, shown = [], None
     for i in order:
-        extracts.append(Extract(_labelled(units[i], shown), units[i].passage_index, round(chosen[i], 4), units[i].kind))
+        extracts.append(Extract(_labelled(units[i], shown), units[i].passage_index, round(chosen[i], 4), units[i].kind,
+                                units[i].anchor))
         shown = units[i].section
     return Extraction(extracts, uncovered)
 

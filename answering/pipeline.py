@@ -202,7 +202,7 @@ class Answerer(CustomQueryEngine):
         if not any(s.supported for s in traced):
             extraction = extract_answer(question, passages, decision.scores, decision.thresholds.abstain,
                                         decision.unmentioned_parts)
-            traced = [TracedSentence(e.text, [e.passage_index + 1], e.score, True, kind=e.kind)
+            traced = [TracedSentence(e.text, [e.passage_index + 1], e.score, True, kind=e.kind, anchor=e.anchor)
                       for e in extraction.extracts]
             result.uncovered = extraction.uncovered if traced else []
             result.model = f"extractive:{EMBED_MODEL_ID}"
@@ -267,13 +267,16 @@ def _citations(passages: list[Passage]) -> list[Citation]:
 
 
 def _number_citations(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage]) -> None:
-    """Renumber cited passages 1..n in order of first use and render the answer with markers."""
+    """Renumber cited passages 1..n in order of first use and render the answer with markers. A citation
+    links to where the first unit quoted from its passage stands (a definition in a long reference section)."""
     numbers: dict[int, int] = {}
+    anchors: dict[int, str] = {}
     for sentence in traced:
         for index in sentence.citations:
             numbers.setdefault(index, len(numbers) + 1)
+            anchors.setdefault(index, sentence.anchor)
     result.citations = [
-        Citation(n=n, title=passages[i - 1].title, source=passages[i - 1].source, url=passages[i - 1].url,
+        Citation(n=n, title=passages[i - 1].title, source=passages[i - 1].source, url=passages[i - 1].link(anchors[i]),
                  chunk_id=passages[i - 1].chunk_id, score=passages[i - 1].score, heading=passages[i - 1].heading,
                  updated_at=passages[i - 1].updated_at)
         for i, n in numbers.items()

@@ -31,6 +31,7 @@ class TracedSentence:
     support: float = 0.0
     supported: bool = False
     kind: str = "sentence"  # or the quoted unit's kind: paragraph, list, code, table, quote
+    anchor: str = ""  # a quoted unit's place in its page (`Extract.anchor`)
 
 
 def content_words(text: str) -> set[str]:

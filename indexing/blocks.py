@@ -29,7 +29,7 @@ class Block:
     ordered: bool = False
     language: str = ""  # a code block's language, when the source names it
     rows: list[list[str]] = field(default_factory=list)  # table rows, the first is the header
-    anchor: str = ""  # a heading's id in its page (for deep links)
+    anchor: str = ""  # a heading's or a definition term's id in its page (for deep links)
 
     def markdown(self) -> str:
         """The block as Markdown that `parse_blocks` reads back as the same block."""

@@ -6,12 +6,14 @@ section it came from. Chunks are packed from whole blocks: a list, a code block 
 only when it alone exceeds the chunk size, and then at item, line or row boundaries (a code piece is
 fenced again with its language); a paragraph that introduces what follows ("add the command:") stays
 in the chunk of what it introduces, a definition's term (`**-j N**`) with its description, and a version
-note ("Changed in version 3.5: …") with what it annotates.
+note ("Changed in version 3.5: …") with what it annotates. A chunk links to the nearest anchor at or
+before its start: its section's heading, or the definition term it starts in or with (Sphinx's
+`<dt id="confval-html_logo">`), and keeps its terms' anchors so an answer can link to the one it quotes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from core.sentences import split_sentences
 from indexing.blocks import Block, pack, parse_blocks
@@ -19,9 +21,9 @@ from indexing.documents import SourceDocument
 
 # Bumped whenever chunk boundaries or chunk text change (3: text from HTML, plain text and PDF escapes
 # Markdown's inline markup; a term stays with its definition, a version note with what it annotates;
-# 4: a code block's caption introduces its code):
-# an index chunked by another version is rebuilt, never mixed.
-CHUNKER_VERSION = 4
+# 4: a code block's caption introduces its code; 5: a chunk links to the nearest definition term at or
+# before its start and keeps its terms' anchors): an index chunked by another version is rebuilt, never mixed.
+CHUNKER_VERSION = 5
 
 
 @dataclass
@@ -31,7 +33,8 @@ class Chunk:
     heading: str
     text: str  # what is embedded and searched: "Title > Heading\nbody"
     body: str  # the section's blocks as Markdown, for quoting
-    anchor: str = ""  # where the section starts in its page, for a deep link
+    anchor: str = ""  # the nearest anchor at or before the chunk's start in its page, for a deep link
+    term_anchors: dict[str, str] = field(default_factory=dict)  # its definition terms' anchors (`Section`)
 
 
 def _pieces(block: Block, limit: int) -> list[str]:
@@ -80,7 +83,10 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
         # A heading-path that repeats the title ("VPN > VPN > Setup") reads badly in citations.
         if section.heading.startswith(doc.title + " > ") or section.heading == doc.title:
             path = section.heading
+        anchor = section.anchor
         for body in split_blocks(section.text, chunk_chars):
+            terms = {term: target for term, target in section.term_anchors.items() if term in body}
+            first = min(terms, key=body.index, default="")
             index = len(chunks)
             chunks.append(Chunk(
                 chunk_id=f"{doc.doc_id}::{doc.content_hash[:12]}::{index}",
@@ -88,6 +94,9 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
                 heading=path,
                 text=f"{path}\n{body}",
                 body=body,
-                anchor=section.anchor,
+                anchor=terms[first] if first and body.startswith(first) else anchor,
+                term_anchors=terms,
             ))
+            if terms:  # a chunk that starts inside a definition links to that definition
+                anchor = terms[max(terms, key=body.rindex)]
     return chunks

@@ -169,6 +169,13 @@ def _anchor(heading) -> str:
     return ""
 
 
+def _term_anchor(dt) -> str:
+    """The id a link can jump to for a definition term: Sphinx's `<dt id="confval-html_logo">`, or an
+    anchor inside the term (DocBook's `<dt><span class="term"><a id=…>`)."""
+    return next((el.get("id") or el.get("name") for el in dt.iter() if isinstance(el.tag, str)
+                 and (el.get("id") or (el.tag == "a" and el.get("name")))), "")
+
+
 def _language(pre) -> str:
     """`language-python` on the code element, or Sphinx's `highlight-python` wrapper."""
     for el in [*pre.iter("code"), pre, *pre.iterancestors()][:6]:
@@ -230,7 +237,7 @@ class _Collector:
         elif tag == "dt":
             self.flush()
             if text := _inline(el):
-                self.blocks.append(Block("paragraph", escape_paragraph(f"**{text}**")))
+                self.blocks.append(Block("paragraph", escape_paragraph(f"**{text}**"), anchor=_term_anchor(el)))
         elif tag in _BLOCK_TAGS and not _has_blocks(el):
             self.flush()
             self._buffer.append(_inline(el, top=False))

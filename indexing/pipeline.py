@@ -9,6 +9,7 @@ loses what was already indexed.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -55,6 +56,7 @@ def _metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int) -> dict:
         "url": section_url(doc.url, chunk.anchor), "heading": chunk.heading, "anchor": chunk.anchor or None, "content_hash": doc.content_hash,
         "updated_at": doc.updated_at, "access": doc.access, "channel_id": doc.channel_id,
         "chunk_count": chunk_count,
+        "term_anchors": json.dumps(chunk.term_anchors) if chunk.term_anchors else None,
     }
     return {k: v for k, v in meta.items() if v is not None}
 

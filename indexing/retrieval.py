@@ -20,9 +20,10 @@ as `Passage` records, which the router, composer, tracer and audit log read.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
@@ -39,7 +40,7 @@ DEFINITION_CANDIDATES = 20  # chunks read per name the question names, looking f
 _VERSION_KEY = "citebot_version"
 VERSION_RECHECK_SECONDS = 2.0  # an edit made by another process is searchable (BM25 too) within this
 _PASSAGE_FIELDS = ("doc_id", "title", "heading", "source", "url", "dense_score", "bm25_score", "rank", "access",
-                   "channel_id", "source_id", "updated_at")
+                   "channel_id", "source_id", "updated_at", "anchor", "term_anchors")
 
 
 @dataclass
@@ -59,6 +60,16 @@ class Passage:
     channel_id: str | None = None
     source_id: str = ""
     updated_at: str | None = None  # when the document last changed (file mtime, last thread reply, Last-Modified)
+    anchor: str = ""  # the fragment of `url` (the chunk's section or definition), "" for none
+    term_anchors: dict[str, str] = field(default_factory=dict)  # its definition terms' anchors (`Chunk`)
+
+    def link(self, anchor: str) -> str | None:
+        """The passage's page deep-linked to `anchor` (a definition term's, from `term_anchors`) instead of
+        the chunk's own; unchanged where the page has no link or its address already has another fragment."""
+        if not self.url or not anchor:
+            return self.url
+        page = self.url.removesuffix(f"#{self.anchor}") if self.anchor else self.url
+        return self.url if "#" in page else f"{page}#{anchor}"
 
     @property
     def body(self) -> str:
@@ -80,7 +91,7 @@ class Passage:
                    text=hit.node.get_content(), score=round(hit.score or 0.0, 6),
                    dense_score=m.get("dense_score", 0.0), bm25_score=m.get("bm25_score", 0.0), rank=rank,
                    access=m.get("access", "public"), channel_id=m.get("channel_id"), source_id=m.get("source_id", ""),
-                   updated_at=m.get("updated_at"))
+                   updated_at=m.get("updated_at"), anchor=m.get("anchor", ""), term_anchors=m.get("term_anchors") or {})
 
 
 def mark_index_changed(collection) -> None:
@@ -228,7 +239,8 @@ class HybridRetriever(BaseRetriever):
                        text=c["text"], score=round(c["fused"], 6), dense_score=round(c["dense"] or 0.0, 4),
                        bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"),
                        channel_id=meta.get("channel_id"), source_id=meta.get("source_id", ""),
-                       updated_at=meta.get("updated_at"))
+                       updated_at=meta.get("updated_at"), anchor=meta.get("anchor", ""),
+                       term_anchors=json.loads(meta.get("term_anchors") or "{}"))
 
 
 def _definitions(collection, query: str, query_vector: list[float], candidates: dict[str, dict]) -> set[str]:

@@ -1,0 +1,123 @@
+"""Where a citation's link lands in its page, measured against the text the answer quotes from it.
+
+    python -m benchmarks.deep_links --mkdocs /tmp/mkdocs --sphinx /tmp/sphinx [--json]
+
+Each HTML manual is indexed in a scratch home with a link template, every question of its labelled set is
+answered, and for each citation of an extractive answer two places are found in the page's text: the
+element its link jumps to (the `#fragment`'s id; the top of the page when there is none) and the first
+words of the first unit quoted from that passage (up to PROBE of them, found in the page exactly once). The distance between them, in words, is how far a
+reader who follows the link reads (or scrolls) before reaching what was quoted: negative when the link
+lands past it. Reported per manual: the citations measured, the median and 90th-percentile distance, the
+share landing at or before the quote within SCREEN words, and the share landing past it. No labels are
+used, so nothing here was tuned on the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+from pathlib import Path
+
+from lxml import html
+
+from core.settings import get_settings
+from indexing.sources.files import FileSource
+from service.answers import AnswerService
+from service.evaluation import load_set, scratch_settings
+
+DATA = Path(__file__).parent / "data"
+SCREEN = 300  # words: about what one browser window shows of a manual page
+PROBE = 10  # the quote's first words looked for in the page, found there once
+MIN_PROBE = 4  # a shorter quote ("Support Python 3.10") is not measured
+_WORD = re.compile(r"\w+")
+_MARK = "zzcitebotlandingzz"
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def _quote_words(markdown: str) -> list[str]:
+    """The words of a quoted unit as the page shows them: without the composer's bold label line."""
+    lines = markdown.split("\n\n", 1)
+    if len(lines) == 2 and lines[0].startswith("**") and lines[0].endswith("**"):
+        markdown = lines[1]
+    return _words("\n".join(line for line in markdown.splitlines() if not line.startswith(("```", "~~~"))))
+
+
+def _find(words: list[str], probe: list[str]) -> int | None:
+    """Where the probe stands in the page, or None when it is not there or not only once (a reference
+    page repeats openings such as "A list of paths that contain")."""
+    n = len(probe)
+    found = [i for i in range(len(words) - n + 1) if words[i:i + n] == probe]
+    return found[0] if len(found) == 1 else None
+
+
+def landing(page: Path, fragment: str, quote: str) -> int | None:
+    """Words from where the link lands to the quote's first words (None: the quote or the target is not
+    found in the page as text, e.g. a quote whose words the page splits across markup differently)."""
+    tree = html.parse(str(page))
+    target = tree.getroot().get_element_by_id(fragment, None) if fragment else tree.getroot()
+    if target is None:
+        return None
+    target.text = f" {_MARK} {target.text or ''}"
+    words = _words(tree.getroot().text_content())
+    probe = _quote_words(quote)[:PROBE]
+    start = words.index(_MARK)
+    words = words[:start] + words[start + 1:]
+    at = _find(words, probe) if len(probe) >= MIN_PROBE else None
+    return None if at is None else at - start
+
+
+def measure(set_file: Path, docs: Path) -> dict:
+    """The landing distances of every citation in the extractive answers to one labelled set."""
+    scratch = scratch_settings(get_settings(), FileSource.adhoc([docs], "{relpath}"))
+    try:
+        answerer = AnswerService(scratch)
+        distances: list[int] = []
+        unfound = 0
+        for item in load_set(set_file):
+            result = answerer.ask(item.question, user="benchmark")
+            if result.route != "rag":
+                continue
+            for citation in result.citations:
+                quote = next(s.text for s in result.sentences if citation.n in s.citations)
+                page, _, fragment = (citation.url or "").partition("#")
+                distance = landing(docs / page, fragment, quote)
+                if distance is None:
+                    unfound += 1
+                else:
+                    distances.append(distance)
+    finally:
+        shutil.rmtree(scratch.home, ignore_errors=True)
+    distances.sort()
+    return {"citations": len(distances) + unfound, "measured": len(distances),
+            "median_words": statistics.median(distances) if distances else None,
+            "p90_words": distances[int(0.9 * (len(distances) - 1))] if distances else None,
+            "within_a_screen": round(sum(0 <= d <= SCREEN for d in distances) / len(distances), 3) if distances else None,
+            "past_the_quote": round(sum(d < 0 for d in distances) / len(distances), 3) if distances else None}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--mkdocs", type=Path, help="mkdocs-doc HTML folder (python3 -m benchmarks.debian_docs "
+                        "mkdocs-doc DIR)")
+    parser.add_argument("--sphinx", type=Path, help="sphinx-doc HTML folder (python3 -m benchmarks.debian_docs "
+                        "sphinx-doc DIR)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    args = parser.parse_args()
+    manuals = {"mkdocs": (DATA / "mkdocs_answers.jsonl", args.mkdocs), "sphinx": (DATA / "sphinx_answers.jsonl",
+                                                                                 args.sphinx)}
+    result = {name: measure(set_file, docs) for name, (set_file, docs) in manuals.items() if docs}
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        for name, numbers in result.items():
+            print(name, " ".join(f"{key}={value}" for key, value in numbers.items()))
+
+
+if __name__ == "__main__":
+    main()

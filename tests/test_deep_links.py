@@ -1,0 +1,51 @@
+"""Citations land on the definition they quote, not on the top of a reference section that holds dozens.
+
+`sphinx-build.html` is the real page from Debian's sphinx-doc package: its "Options" section defines 22
+options, each a `<dt id="cmdoption-sphinx-build-…">`.
+"""
+
+from pathlib import Path
+
+from indexing.chunking import chunk_document
+from indexing.documents import load_file, parse_html
+from indexing.pipeline import index_source
+from indexing.retrieval import Passage
+from indexing.sources.files import FileSource
+from service.answers import AnswerService
+
+PAGE = Path(__file__).parent / "fixtures" / "html" / "sphinx-build.html"
+
+
+def test_a_definition_terms_id_is_kept_and_a_chunk_links_to_the_nearest_definition_at_or_before_its_start():
+    options = [c for c in chunk_document(load_file(PAGE, "docs"), 500) if c.heading.endswith("> Options")]
+    assert options[0].body.startswith("**-b buildername**") and options[0].anchor == "cmdoption-sphinx-build-b"
+    assert all(c.anchor.startswith("cmdoption-sphinx-build-") for c in options), "none links to the section top"
+    inside = next(c for c in options if c.body.startswith("Important"))  # the -M option's note, cut off from it
+    assert inside.anchor == "cmdoption-sphinx-build-M", "a chunk that starts inside a definition links to it"
+    assert any(c.term_anchors.get("**-E**") == "cmdoption-sphinx-build-E" for c in options)
+
+
+def test_an_anchor_inside_a_term_is_its_id_and_a_term_without_one_has_none():
+    _, (section,) = parse_html('<main><h1 id="opts">Options</h1><dl><dt><span class="term"><a id="opt-force"></a>'
+                               '--force</span></dt><dd><p>Overwrite.</p></dd><dt>Returns:</dt><dd><p>Nothing.</p>'
+                               '</dd></dl></main>', "Options")
+    assert section.term_anchors == {"**--force**": "opt-force"}
+
+
+def test_a_citation_of_a_definition_links_to_it(settings, tmp_path):
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "sphinx-build.html").write_bytes(PAGE.read_bytes())
+    index_source(FileSource("docs", [tmp_path / "docs"], "https://docs.example.com/{relpath}"), settings)
+    result = AnswerService(settings).ask("what does the -E option of sphinx-build do?")
+    assert result.route == "rag" and result.answer.startswith("**-E**")
+    assert result.citations[0].url == "https://docs.example.com/sphinx-build.html#cmdoption-sphinx-build-E"
+
+
+def test_a_page_address_with_its_own_fragment_is_never_rewritten():
+    def passage(url: str, anchor: str) -> Passage:
+        return Passage("c", "d", "Options", "Options", "opts.html", url, "Options\nx", 1.0, 1.0, 0.0, anchor=anchor)
+
+    assert passage("https://d/opts.html#options", "options").link("opt-a") == "https://d/opts.html#opt-a"
+    assert passage("https://d/opts.html", "").link("opt-a") == "https://d/opts.html#opt-a"
+    assert passage("https://d/#/opts", "").link("opt-a") == "https://d/#/opts", "a single-page app's route"
+    assert passage("https://d/opts.html#options", "options").link("") == "https://d/opts.html#options"
