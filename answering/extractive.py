@@ -104,12 +104,16 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
     groups: list[list[Block]] = []
     anchors: list[str] = []  # each group's: a reference page's section holds dozens of definitions
     anchor = ""
+    seen: dict[str, int] = {}  # occurrences of each term so far (two classes may define the same one)
     previous: list[Block] | None = None  # the group a block may join: none after a heading
     for block in parse_blocks(passage.body):
         if block.kind == "heading":
             previous, anchor = None, ""
             continue
-        anchor = passage.term_anchors.get(block.text, anchor) if block.is_term() else anchor
+        if block.is_term() and block.text in passage.term_anchors:
+            seen[block.text] = seen.get(block.text, -1) + 1
+            targets, n = passage.term_anchors[block.text], seen[block.text]
+            anchor = (targets[n] if n < len(targets) else "") or anchor
         described = [b for b in previous or [] if not b.is_version_note()]
         introduced = previous is not None and ((previous[-1].introduces() and block.kind != "paragraph")
                                                or (len(described) == 1 and described[0].is_term()))

@@ -34,7 +34,7 @@ class Chunk:
     text: str  # what is embedded and searched: "Title > Heading\nbody"
     body: str  # the section's blocks as Markdown, for quoting
     anchor: str = ""  # the nearest anchor at or before the chunk's start in its page, for a deep link
-    term_anchors: dict[str, str] = field(default_factory=dict)  # its definition terms' anchors (`Section`)
+    term_anchors: dict[str, list[str]] = field(default_factory=dict)  # its definition terms' ids (`Section`)
 
 
 def _pieces(block: Block, limit: int) -> list[str]:
@@ -84,8 +84,12 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
         if section.heading.startswith(doc.title + " > ") or section.heading == doc.title:
             path = section.heading
         anchor = section.anchor
+        used = dict.fromkeys(section.term_anchors, 0)  # occurrences of each term in earlier chunks
         for body in split_blocks(section.text, chunk_chars):
-            terms = {term: target for term, target in section.term_anchors.items() if term in body}
+            terms = {}
+            for term, targets in section.term_anchors.items():
+                if count := body.count(term):
+                    terms[term], used[term] = targets[used[term]:used[term] + count], used[term] + count
             first = min(terms, key=body.index, default="")
             index = len(chunks)
             chunks.append(Chunk(
@@ -94,9 +98,9 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
                 heading=path,
                 text=f"{path}\n{body}",
                 body=body,
-                anchor=terms[first] if first and body.startswith(first) else anchor,
+                anchor=terms[first][0] or anchor if first and body.startswith(first) else anchor,
                 term_anchors=terms,
             ))
             if terms:  # a chunk that starts inside a definition links to that definition
-                anchor = terms[max(terms, key=body.rindex)]
+                anchor = terms[max(terms, key=body.rindex)][-1] or anchor
     return chunks

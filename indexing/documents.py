@@ -26,9 +26,10 @@ class Section:
     heading: str  # "Page title > Section > Subsection"; empty for text before the first heading
     text: str  # Markdown (see indexing.blocks): paragraphs, lists, code blocks, tables
     anchor: str = ""  # where in the page the section starts ("setting-up-the-vpn", "page=3")
-    # Definition terms of the section that a link can jump to, by their Markdown (`**html_logo**` →
-    # "confval-html_logo"): in a reference page one section holds dozens of settings or functions.
-    term_anchors: dict[str, str] = field(default_factory=dict)
+    # Definition terms of the section that a link can jump to, by their Markdown, each occurrence's id in
+    # order (`**html_logo**` → ["confval-html_logo"]; "" for one without): in a reference page one section
+    # holds dozens of settings or functions, and two classes may both define `**format = 'html'**`.
+    term_anchors: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -95,7 +96,11 @@ def sections_from_blocks(blocks: list[Block], fallback_title: str) -> tuple[str,
 
     def flush() -> None:
         if body:
-            terms = {b.text: b.anchor for b in reversed(body) if b.anchor and b.is_term()}  # the first wins
+            anchored = {b.text for b in body if b.anchor and b.is_term()}
+            terms: dict[str, list[str]] = {}
+            for block in body:
+                if block.text in anchored and block.is_term():
+                    terms.setdefault(block.text, []).append(block.anchor)
             sections.append(Section(" > ".join(h.text for h in stack), render(body),
                                     anchor=stack[-1].anchor if stack else "", term_anchors=terms))
         body.clear()

@@ -61,10 +61,10 @@ class Passage:
     source_id: str = ""
     updated_at: str | None = None  # when the document last changed (file mtime, last thread reply, Last-Modified)
     anchor: str = ""  # the fragment of `url` (the chunk's section or definition), "" for none
-    term_anchors: dict[str, str] = field(default_factory=dict)  # its definition terms' anchors (`Chunk`)
+    term_anchors: dict[str, list[str]] = field(default_factory=dict)  # its definition terms' ids (`Chunk`)
 
     def link(self, anchor: str) -> str | None:
-        """The passage's page deep-linked to `anchor` (a definition term's, from `term_anchors`) instead of
+        """The passage's page deep-linked to `anchor` (a definition term's id, from `term_anchors`) instead of
         the chunk's own; unchanged where the page has no link or its address already has another fragment."""
         if not self.url or not anchor:
             return self.url

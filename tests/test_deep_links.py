@@ -7,7 +7,7 @@ options, each a `<dt id="cmdoption-sphinx-build-…">`.
 from pathlib import Path
 
 from indexing.chunking import chunk_document
-from indexing.documents import load_file, parse_html
+from indexing.documents import SourceDocument, load_file, parse_html
 from indexing.pipeline import index_source
 from indexing.retrieval import Passage
 from indexing.sources.files import FileSource
@@ -22,14 +22,35 @@ def test_a_definition_terms_id_is_kept_and_a_chunk_links_to_the_nearest_definiti
     assert all(c.anchor.startswith("cmdoption-sphinx-build-") for c in options), "none links to the section top"
     inside = next(c for c in options if c.body.startswith("Important"))  # the -M option's note, cut off from it
     assert inside.anchor == "cmdoption-sphinx-build-M", "a chunk that starts inside a definition links to it"
-    assert any(c.term_anchors.get("**-E**") == "cmdoption-sphinx-build-E" for c in options)
+    assert any(c.term_anchors.get("**-E**") == ["cmdoption-sphinx-build-E"] for c in options)
 
 
 def test_an_anchor_inside_a_term_is_its_id_and_a_term_without_one_has_none():
     _, (section,) = parse_html('<main><h1 id="opts">Options</h1><dl><dt><span class="term"><a id="opt-force"></a>'
                                '--force</span></dt><dd><p>Overwrite.</p></dd><dt>Returns:</dt><dd><p>Nothing.</p>'
                                '</dd></dl></main>', "Options")
-    assert section.term_anchors == {"**--force**": "opt-force"}
+    assert section.term_anchors == {"**--force**": ["opt-force"]}
+
+
+def test_two_definitions_with_the_same_term_each_link_to_their_own():
+    from answering.extractive import passage_units
+
+    members = "".join(f'<dl><dt id="{cls}">class {cls}</dt><dd><p>The {cls} builder.</p><dl><dt id="{cls}.format">'
+                      f"format = 'html'</dt><dd><p>What {cls} writes.</p></dd></dl></dd></dl>"
+                      for cls in ("DirectoryHTMLBuilder", "SingleFileHTMLBuilder"))
+    doc = load_file_from_html(f'<main><h1 id="builders">Builders</h1>{members}</main>')
+    (chunk,) = chunk_document(doc, 2500)
+    passage = Passage("c", "d", "Builders", chunk.heading, "b.html", f"https://d/b.html#{chunk.anchor}", chunk.text,
+                      1.0, 1.0, 0.0, anchor=chunk.anchor, term_anchors=chunk.term_anchors)
+    writes = {u.markdown.split("\n\n")[1]: passage.link(u.anchor) for u in passage_units(passage, 0)
+              if u.markdown.startswith("**format")}
+    assert writes == {"What DirectoryHTMLBuilder writes.": "https://d/b.html#DirectoryHTMLBuilder.format",
+                      "What SingleFileHTMLBuilder writes.": "https://d/b.html#SingleFileHTMLBuilder.format"}
+
+
+def load_file_from_html(page: str) -> SourceDocument:
+    title, sections = parse_html(page, "Builders")
+    return SourceDocument("d", "docs", title, "b.html", None, sections, "2026-12-07T00:00:00+00:00")
 
 
 def test_a_citation_of_a_definition_links_to_it(settings, tmp_path):
