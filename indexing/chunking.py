@@ -98,7 +98,7 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
                 heading=path,
                 text=f"{path}\n{body}",
                 body=body,
-                anchor=terms[first][0] or anchor if first and body.startswith(first) else anchor,
+                anchor=(terms[first][0] or anchor) if first and body.startswith(first) else anchor,
                 term_anchors=terms,
             ))
             if terms:  # a chunk that starts inside a definition links to that definition
