@@ -213,6 +213,14 @@ def slug(heading: str) -> str:
     return re.sub(r" ", "-", text.strip())
 
 
+_ESCAPED_OR_FENCE = re.compile(r"\\(.)|`+")
+
+
+def term_title(term: str) -> str:
+    """A definition term (`**Sphinx.add\\_css\\_file(filename)**`) as the plain text a heading path holds."""
+    return _ESCAPED_OR_FENCE.sub(lambda m: m.group(1) or "", term.strip().removeprefix("**").removesuffix("**")).strip()
+
+
 def render(blocks: list[Block]) -> str:
     """Blocks as one Markdown text, separated by blank lines."""
     return "\n\n".join(b.markdown() for b in blocks)

@@ -8,7 +8,9 @@ fenced again with its language); a paragraph that introduces what follows ("add 
 in the chunk of what it introduces, a definition's term (`**-j N**`) with its description, and a version
 note ("Changed in version 3.5: …") with what it annotates. A chunk links to the nearest anchor at or
 before its start: its section's heading, or the definition term it starts in or with (Sphinx's
-`<dt id="confval-html_logo">`), and keeps its terms' anchors so an answer can link to the one it quotes.
+`<dt id="confval-html_logo">`), and keeps its terms' anchors so an answer can link to the one it quotes. A
+chunk that starts inside such a definition (its example, its parameter list) ends its heading path with
+the term: that is what its text is about, and the composer labels a quote from it with it.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.sentences import split_sentences
-from indexing.blocks import Block, pack, parse_blocks
+from indexing.blocks import Block, pack, parse_blocks, term_title
 from indexing.documents import SourceDocument
 
 # Bumped whenever chunk boundaries or chunk text change (3: text from HTML, plain text and PDF escapes
 # Markdown's inline markup; a term stays with its definition, a version note with what it annotates;
 # 4: a code block's caption introduces its code; 5: a chunk links to the nearest definition term at or
-# before its start and keeps its terms' anchors): an index chunked by another version is rebuilt, never mixed.
+# before its start, keeps its terms' anchors, and one that starts inside a definition ends its heading path
+# with the term): an index chunked by another version is rebuilt, never mixed.
 CHUNKER_VERSION = 5
 
 
@@ -83,7 +86,7 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
         # A heading-path that repeats the title ("VPN > VPN > Setup") reads badly in citations.
         if section.heading.startswith(doc.title + " > ") or section.heading == doc.title:
             path = section.heading
-        anchor = section.anchor
+        anchor, definition = section.anchor, ""  # the nearest anchor so far, and its term if it is one
         used = dict.fromkeys(section.term_anchors, 0)  # occurrences of each term in earlier chunks
         for body in split_blocks(section.text, chunk_chars):
             terms = {}
@@ -91,16 +94,20 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
                 if count := body.count(term):
                     terms[term], used[term] = targets[used[term]:used[term] + count], used[term] + count
             first = min(terms, key=body.index, default="")
+            opens = bool(first) and body.startswith(first) and bool(terms[first][0])
+            # a chunk that starts inside a definition is about it: its term ends the heading path
+            heading = f"{path} > {term_title(definition)}" if definition and not opens else path
             index = len(chunks)
             chunks.append(Chunk(
                 chunk_id=f"{doc.doc_id}::{doc.content_hash[:12]}::{index}",
                 doc_id=doc.doc_id,
-                heading=path,
-                text=f"{path}\n{body}",
+                heading=heading,
+                text=f"{heading}\n{body}",
                 body=body,
-                anchor=(terms[first][0] or anchor) if first and body.startswith(first) else anchor,
+                anchor=terms[first][0] if opens else anchor,
                 term_anchors=terms,
             ))
-            if terms:  # a chunk that starts inside a definition links to that definition
-                anchor = terms[max(terms, key=body.rindex)][-1] or anchor
+            last = max(terms, key=body.rindex, default="")
+            if last and terms[last][-1]:
+                anchor, definition = terms[last][-1], last
     return chunks

@@ -16,13 +16,25 @@ from service.answers import AnswerService
 PAGE = Path(__file__).parent / "fixtures" / "html" / "sphinx-build.html"
 
 
-def test_a_definition_terms_id_is_kept_and_a_chunk_links_to_the_nearest_definition_at_or_before_its_start():
-    options = [c for c in chunk_document(load_file(PAGE, "docs"), 500) if c.heading.endswith("> Options")]
+def test_a_terms_id_is_kept_and_a_chunk_links_to_the_nearest_definition_at_or_before_its_start_and_names_it():
+    options = [c for c in chunk_document(load_file(PAGE, "docs"), 500) if "> Options" in c.heading]
     assert options[0].body.startswith("**-b buildername**") and options[0].anchor == "cmdoption-sphinx-build-b"
     assert all(c.anchor.startswith("cmdoption-sphinx-build-") for c in options), "none links to the section top"
     inside = next(c for c in options if c.body.startswith("Important"))  # the -M option's note, cut off from it
     assert inside.anchor == "cmdoption-sphinx-build-M", "a chunk that starts inside a definition links to it"
+    assert inside.heading.endswith("> Options > -M buildername"), "and is about it: its term ends the heading path"
+    assert options[0].heading.endswith("> Options"), "a chunk that starts with its term names it once"
     assert any(c.term_anchors.get("**-E**") == ["cmdoption-sphinx-build-E"] for c in options)
+
+
+def test_a_quote_from_a_chunk_that_starts_inside_a_definition_is_labelled_with_its_term():
+    from answering.extractive import extract_answer
+
+    chunk = next(c for c in chunk_document(load_file(PAGE, "docs"), 500) if c.body.startswith("Important"))
+    passage = Passage("c", "d", "sphinx-build", chunk.heading, "sphinx-build.html", None, chunk.text, 1.0, 1.0, 0.0,
+                      anchor=chunk.anchor, term_anchors=chunk.term_anchors)
+    first = extract_answer("where must the -M option go on the command line?", [passage], [1.0], 0.0).extracts[0]
+    assert first.text.startswith("**-M buildername**\n\nSphinx only recognizes the `-M` option if it is placed first.")
 
 
 def test_an_anchor_inside_a_term_is_its_id_and_a_term_without_one_has_none():
