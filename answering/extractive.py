@@ -74,7 +74,7 @@ class Unit:
     sentences: list[str] = field(default_factory=list)  # a paragraph's sentences, compared one by one
     section: str = ""  # the heading the unit sits under
     names: frozenset[str] = frozenset()  # what a definition's term names (`-j`, `html_logo`): asked by name
-    anchor: str = ""  # the nearest definition term at or before the unit with an anchor (`Passage.term_anchors`)
+    anchor: str = ""  # the id of the nearest definition term at or before it ("" for none: the passage's link)
 
 
 @dataclass

@@ -218,7 +218,8 @@ _ESCAPED_OR_FENCE = re.compile(r"\\(.)|`+")
 
 def term_title(term: str) -> str:
     """A definition term (`**Sphinx.add\\_css\\_file(filename)**`) as the plain text a heading path holds."""
-    return _ESCAPED_OR_FENCE.sub(lambda m: m.group(1) or "", term.strip().removeprefix("**").removesuffix("**")).strip()
+    inner = term.strip().removeprefix("**").removesuffix("**")
+    return _ESCAPED_OR_FENCE.sub(lambda m: m.group(1) or "", inner).strip()
 
 
 def render(blocks: list[Block]) -> str:

@@ -82,3 +82,17 @@ def test_a_page_address_with_its_own_fragment_is_never_rewritten():
     assert passage("https://d/opts.html", "").link("opt-a") == "https://d/opts.html#opt-a"
     assert passage("https://d/#/opts", "").link("opt-a") == "https://d/#/opts", "a single-page app's route"
     assert passage("https://d/opts.html#options", "options").link("") == "https://d/opts.html#options"
+
+
+def test_the_landing_benchmark_counts_words_from_the_links_target_to_the_quote(tmp_path):
+    from benchmarks.deep_links import landing
+
+    page = tmp_path / "opts.html"
+    page.write_text('<html><body><h1 id="top">Options</h1><p>one two three four five</p><dl><dt id="opt-a">-a</dt>'
+                    '<dd><p>Always write all output files again.</p></dd></dl><p>A list of paths that contain files the build '
+                    'reads first.</p><p>A list of paths that contain files the build reads last.</p></body></html>')
+    assert landing(page, "opt-a", "**-a**\n\nAlways write all output files again.") == 1  # past the term: "a"
+    assert landing(page, "top", "Always write all output files again.") == 7  # Options, one … five, a
+    assert landing(page, "", "Always write all output files again.") == 7, "no fragment: the top of the page"
+    repeated = "A list of paths that contain files the build reads first."  # its first 10 words are twice there
+    assert landing(page, "top", repeated) is None, "an opening the page repeats is not measured"
