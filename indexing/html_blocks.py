@@ -152,7 +152,8 @@ def _join(pieces: list[str]) -> str:
 
 
 def _anchor(heading) -> str:
-    """The id a link can jump to: the heading's own, an anchor inside it, or its section's."""
+    """The id a link can jump to for a heading or a definition term (Sphinx's `<dt id="confval-html_logo">`):
+    its own, an anchor inside it (DocBook's `<dt><span class="term"><a id=…>`), or a heading's section's."""
     if heading.get("id"):
         return heading.get("id")
     for inner in heading.iter("a"):
@@ -167,13 +168,6 @@ def _anchor(heading) -> str:
             return el.get("id") if first is heading else ""
         el = el.getparent()
     return ""
-
-
-def _term_anchor(dt) -> str:
-    """The id a link can jump to for a definition term: Sphinx's `<dt id="confval-html_logo">`, or an
-    anchor inside the term (DocBook's `<dt><span class="term"><a id=…>`)."""
-    return next((el.get("id") or el.get("name") for el in dt.iter() if isinstance(el.tag, str)
-                 and (el.get("id") or (el.tag == "a" and el.get("name")))), "")
 
 
 def _language(pre) -> str:
@@ -237,7 +231,7 @@ class _Collector:
         elif tag == "dt":
             self.flush()
             if text := _inline(el):
-                self.blocks.append(Block("paragraph", escape_paragraph(f"**{text}**"), anchor=_term_anchor(el)))
+                self.blocks.append(Block("paragraph", escape_paragraph(f"**{text}**"), anchor=_anchor(el)))
         elif tag in _BLOCK_TAGS and not _has_blocks(el):
             self.flush()
             self._buffer.append(_inline(el, top=False))
