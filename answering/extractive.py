@@ -39,6 +39,11 @@ class Composition:
     # embedders (`benchmarks/unit_ranking.py`; three units at 0.8 before).
     max_units: int = 4
     max_chars: int = 1500  # units after the best one are added while the answer stays under this
+    # ... or, beside a best unit that leaves less room than this (a whole example file, a long list), while
+    # they add at most this much: the sentence that says what the example is for is not crowded out.
+    # Chosen with each corpus held out (`benchmarks/unit_ranking.py`: 300, 500 and 800 tried; only Sphinx
+    # answers change, so only Sphinx can choose it).
+    min_room: int = 300
     max_paragraph: int = 600  # a longer paragraph is quoted as its best-matching run of whole sentences
     match_chars: int = 200  # of a text compared with the question (one encoder pass each)
     max_sentences: int = 6
@@ -201,11 +206,12 @@ def extract_answer(question: str, passages: list[Passage], scores: list[float], 
         else:
             uncovered.append(part)
     chosen.setdefault(whole[0][2], whole[0][1])
+    budget = max(composition.max_chars, sum(len(units[c].markdown) for c in chosen) + composition.min_room)
     for rank, match, i in whole[1:]:
         size = sum(len(units[c].markdown) for c in chosen)
         if len(chosen) >= composition.max_units or rank < whole[0][0] * composition.relative_floor:
             break
-        if i not in chosen and size + len(units[i].markdown) <= composition.max_chars:
+        if i not in chosen and size + len(units[i].markdown) <= budget:
             chosen[i] = match
     top = whole[0][2] if composition.best_first else None
     order = sorted(chosen, key=lambda i: (i != lead, i != top, units[i].passage_index, units[i].position))

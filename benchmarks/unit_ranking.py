@@ -53,6 +53,9 @@ VARIANTS = {
     "passage order": Variant(replace(SHIPPED, best_first=False)),
     "3 units, floor 0.8, passage order": Variant(replace(SHIPPED, max_units=3, relative_floor=0.8, best_first=False)),
     "5 units, floor 0.7": Variant(replace(SHIPPED, max_units=5, relative_floor=0.7)),
+    "no room beside a long unit (before)": Variant(replace(SHIPPED, min_room=0)),
+    "room 500 beside a long unit": Variant(replace(SHIPPED, min_room=500)),
+    "room 800 beside a long unit": Variant(replace(SHIPPED, min_room=800)),
 }
 
 

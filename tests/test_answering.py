@@ -1,10 +1,12 @@
 """End-to-end answering on a tiny corpus with the real embedder, router, tracer and audit log."""
 
+from dataclasses import replace
+
 import pytest
 from sqlalchemy import func, select
 
 from answering.escalation import guard
-from answering.extractive import extract_answer
+from answering.extractive import SHIPPED, extract_answer
 from answering.router import decide_route
 from answering.tracing import trace
 from audit.serialize import answer_json
@@ -179,6 +181,21 @@ def test_the_best_matching_unit_is_quoted_first_even_from_a_lower_ranked_passage
                               [0.5, 0.5], 0.2).extracts
     assert [e.text for e in extracts] == [rotated, stored], "[1] is the answer; the rest follows in passage order"
     assert extracts[0].score > extracts[1].score
+
+
+def test_a_best_unit_longer_than_the_budget_still_leaves_room_for_the_sentence_that_answers():
+    question = "Is there an example of Google style docstrings?"
+    example = "\n".join(f"def function_{n}(param1, param2):\n    \"\"\"Example Google style docstring {n}.\n\n"
+                        f"    Args:\n        param1 (int): The first parameter.\n    \"\"\"" for n in range(20))
+    page = f"Example Google Style Docstrings\n```python\n{example}\n```"
+    explains = "Napoleon is an extension that enables Sphinx to parse Google style docstrings."
+    passages = [_passage(1, page, 0.6), _passage(2, f"Napoleon\n{explains}", 0.4)]
+    assert len(example) > SHIPPED.max_chars
+    extracts = extract_answer(question, passages, [0.5, 0.5], 0.2).extracts
+    assert extracts[0].kind == "code" and extracts[0].passage_index == 0, "the best unit is quoted whole"
+    assert [e.text for e in extracts[1:]] == [explains], "and the short explanation beside it"
+    alone = extract_answer(question, passages, [0.5, 0.5], 0.2, composition=replace(SHIPPED, min_room=0)).extracts
+    assert len(alone) == 1, "without the room the example file would be the whole answer"
 
 
 def test_only_rare_words_the_passages_do_not_say_even_in_other_words_make_a_question_uncovered():
