@@ -25,7 +25,7 @@ from answering.questions import question_parts
 from answering.tracing import SEMANTIC_WEIGHT, lexical_overlap
 from core.sentences import normalise, split_sentences
 from core.vectors import similarities
-from indexing.blocks import Block, code_names, pack, parse_blocks
+from indexing.blocks import Block, code_names, pack, parse_blocks, term_title
 from indexing.embedder import embed_texts
 from indexing.retrieval import Passage
 
@@ -77,7 +77,7 @@ class Unit:
     markdown: str  # what is quoted
     match_text: str  # what is compared with the question: the section heading and the unit's words
     sentences: list[str] = field(default_factory=list)  # a paragraph's sentences, compared one by one
-    section: str = ""  # the heading the unit sits under
+    section: str = ""  # what the unit sits under: the definition (an anchored term) or else the heading
     names: frozenset[str] = frozenset()  # what a definition's term names (`-j`, `html_logo`): asked by name
     anchor: str = ""  # the id of the nearest definition term at or before it ("" for none: the passage's link)
 
@@ -108,17 +108,19 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
     own = passage.heading.split(" > ")[-1].strip()
     groups: list[list[Block]] = []
     anchors: list[str] = []  # each group's: a reference page's section holds dozens of definitions
-    anchor = ""
+    sections: list[str] = []  # each group's: the definition it stands under, else the passage's heading
+    anchor, term = "", own
     seen: dict[str, int] = {}  # occurrences of each term so far (two classes may define the same one)
     previous: list[Block] | None = None  # the group a block may join: none after a heading
     for block in parse_blocks(passage.body):
         if block.kind == "heading":
-            previous, anchor = None, ""
+            previous, anchor, term = None, "", own
             continue
         if block.is_term() and block.text in passage.term_anchors:
             seen[block.text] = seen.get(block.text, -1) + 1
             targets, n = passage.term_anchors[block.text], seen[block.text]
             anchor = (targets[n] if n < len(targets) else "") or anchor
+            term = term_title(block.text)
         described = [b for b in previous or [] if not b.is_version_note()]
         introduced = previous is not None and ((previous[-1].introduces() and block.kind != "paragraph")
                                                or (len(described) == 1 and described[0].is_term()))
@@ -131,8 +133,9 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
             previous = [block]
             groups.append(previous)
             anchors.append(anchor)
+            sections.append(term)
     units: list[Unit] = []
-    for group, anchor in zip(groups, anchors):
+    for group, anchor, label in zip(groups, anchors, sections):
         words = " ".join(b.text if b.kind != "list" else " ".join(b.items) for b in group)
         if len(group) == 1 and group[0].kind == "paragraph":
             sentences = [s for s in split_sentences(group[0].text) if len(s) >= 12][:composition.max_sentences]
@@ -145,7 +148,7 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
             if kind == "paragraph" and markdown.rstrip().endswith(":"):
                 continue  # announces a list or code this passage does not hold: never quoted on its own
             if not instruction_like(match):
-                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences, own,
+                units.append(Unit(index, len(units), kind, markdown, f"{section}: {match}"[:1000], sentences, label,
                                   group[0].names(), anchor))
     return units
 

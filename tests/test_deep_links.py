@@ -37,6 +37,20 @@ def test_a_quote_from_a_chunk_that_starts_inside_a_definition_is_labelled_with_i
     assert first.text.startswith("**-M buildername**\n\nSphinx only recognizes the `-M` option if it is placed first.")
 
 
+def test_a_quote_from_a_later_definition_of_a_chunk_is_labelled_with_that_definition_not_the_chunks_heading():
+    from answering.extractive import extract_answer, passage_units
+
+    chunk = next(c for c in chunk_document(load_file(PAGE, "docs"), 500)
+                 if c.heading.endswith("> Options") and "**-D setting=value**" in c.term_anchors)
+    passage = Passage("c", "d", "sphinx-build", chunk.heading, "sphinx-build.html", None, chunk.text, 1.0, 1.0, 0.0,
+                      anchor=chunk.anchor, term_anchors=chunk.term_anchors)
+    lists = next(u for u in passage_units(passage, 0) if u.markdown.startswith("For lists, you can separate"))
+    assert lists.section == "-D setting=value" and lists.anchor == "cmdoption-sphinx-build-D"
+    first = extract_answer("how do I separate list elements in a setting given on the command line?", [passage],
+                           [1.0], 0.0).extracts[0]
+    assert first.text.startswith("**-D setting=value**\n\nFor lists, you can separate"), "not under **Options**"
+
+
 def test_an_anchor_inside_a_term_is_its_id_and_a_term_without_one_has_none():
     _, (section,) = parse_html('<main><h1 id="opts">Options</h1><dl><dt><span class="term"><a id="opt-force"></a>'
                                '--force</span></dt><dd><p>Overwrite.</p></dd><dt>Returns:</dt><dd><p>Nothing.</p>'
