@@ -41,8 +41,9 @@ class Composition:
     max_chars: int = 1500  # units after the best one are added while the answer stays under this
     # ... or, beside a best unit that leaves less room than this (a whole example file, a long list), while
     # they add at most this much: the sentence that says what the example is for is not crowded out.
-    # Chosen with each corpus held out (`benchmarks/unit_ranking.py`: 300, 500 and 800 tried; only Sphinx
-    # answers change, so only Sphinx can choose it).
+    # Chosen with each corpus held out (`benchmarks/unit_ranking.py`, 0 / 300 / 500 / 800): with mpnet every
+    # held-out set gets a room (300 or 800: the same right sources), the Debian FAQ's right source 0.776 →
+    # 0.796 and Sphinx's 0.842 → 0.868; with MiniLM only Sphinx answers change (where it was found).
     min_room: int = 300
     max_paragraph: int = 600  # a longer paragraph is quoted as its best-matching run of whole sentences
     match_chars: int = 200  # of a text compared with the question (one encoder pass each)
