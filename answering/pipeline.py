@@ -30,6 +30,7 @@ from pydantic import Field, PrivateAttr
 from answering.escalation import escalation_reply
 from answering.extractive import LABEL_MARK, extract_answer
 from answering.injection import instruction_like, without_instructions
+from answering.links import page_text, text_directive
 from answering.llm import GenerationError, Generator, make_generator
 from answering.result import AnswerResult, Citation, Sentence
 from answering.router import RouteDecision, decide_route
@@ -48,6 +49,7 @@ GROUNDED_PROMPT = (
 
 
 UNSUPPORTED_MARK = " [unsupported: not found in the sources]"
+PAGES_KEPT = 64  # cited documents whose text a long-running bot keeps for the links of the next answers
 
 
 def validate_question(question: str, settings: AnsweringSettings) -> str:
@@ -86,6 +88,7 @@ class Answerer(CustomQueryEngine):
     postprocessors: list[BaseNodePostprocessor] = Field(default_factory=list)
     _generator: Generator | None = PrivateAttr(default=None)
     _escalation: Any = PrivateAttr(default=None)
+    _pages: dict[str, str] = PrivateAttr(default_factory=dict)  # `_page_text`'s, least recently cited first
 
     def __init__(self, index: IndexSettings, settings: AnsweringSettings, generator: Generator | None = None,
                  escalation: Generator | Callable[[], Generator] | None = None):
@@ -167,7 +170,7 @@ class Answerer(CustomQueryEngine):
         if decision.route == "rag":
             traced = self._compose(result, question, passages, decision, on_text)
             if traced:
-                self._render(result, traced, passages)
+                self._render(result, traced, passages, self._page_text)
             else:  # relevant passages, but not one sentence of them answers: the composer's verdict
                 result.route, result.route_reason = "abstain", "no passage sentence matched the question"
                 result.answer = "I found related docs but no sentence in them answers this; see the sources below."
@@ -208,9 +211,23 @@ class Answerer(CustomQueryEngine):
             result.model = f"extractive:{EMBED_MODEL_ID}"
         return traced
 
+    def _page_text(self, passage: Passage) -> str:
+        """The cited passage's document as `answering.links` reads it, kept per document version (a chunk
+        id names its document's content hash) for the PAGES_KEPT most recently cited: a reference page
+        is read from the index (~20 ms for 90 KB) once, not by every answer that cites it."""
+        version = passage.chunk_id.rsplit("::", 1)[0]
+        text = self._pages.pop(version, None)
+        if text is None:
+            text = page_text(self.retriever.document_text(passage.doc_id))
+        self._pages[version] = text  # last in the order: the most recently cited
+        while len(self._pages) > PAGES_KEPT:
+            self._pages.pop(next(iter(self._pages)))
+        return text
+
     @staticmethod
-    def _render(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage]) -> None:
-        _number_citations(result, traced, passages)
+    def _render(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage],
+                page_text: Callable[[Passage], str]) -> None:
+        _number_citations(result, traced, passages, page_text)
         if result.uncovered:
             result.answer += "\n\n_The docs I found do not answer: " + "; ".join(f"“{p}”" for p in result.uncovered) + "._"
         if result.error:  # the model failed: say so, the quoted sentences and sources are still right
@@ -266,17 +283,21 @@ def _citations(passages: list[Passage]) -> list[Citation]:
                      heading=p.heading, updated_at=p.updated_at) for i, p in enumerate(passages, 1)]
 
 
-def _number_citations(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage]) -> None:
+def _number_citations(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage],
+                      page_text: Callable[[Passage], str]) -> None:
     """Renumber cited passages 1..n in order of first use and render the answer with markers. A citation
-    links to where the first unit quoted from its passage stands (a definition in a long reference section)."""
+    links to where the first unit quoted from its passage stands (a definition in a long reference section)
+    and, where its page can name them (`answering.links`; `page_text` gives a passage's document as it
+    reads it), to the quoted words themselves."""
     numbers: dict[int, int] = {}
-    anchors: dict[int, str] = {}
+    first: dict[int, TracedSentence] = {}
     for sentence in traced:
         for index in sentence.citations:
             numbers.setdefault(index, len(numbers) + 1)
-            anchors.setdefault(index, sentence.anchor)
+            first.setdefault(index, sentence)
     result.citations = [
-        Citation(n=n, title=passages[i - 1].title, source=passages[i - 1].source, url=passages[i - 1].link(anchors[i]),
+        Citation(n=n, title=passages[i - 1].title, source=passages[i - 1].source,
+                 url=passages[i - 1].link(first[i].anchor, _quoted_words(first[i], passages[i - 1], page_text)),
                  chunk_id=passages[i - 1].chunk_id, score=passages[i - 1].score, heading=passages[i - 1].heading,
                  updated_at=passages[i - 1].updated_at)
         for i, n in numbers.items()
@@ -286,6 +307,14 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
         result.answer = " ".join(_rendered(s, sent.citations) for s, sent in zip(traced, result.sentences))
     else:  # quoted units: one Markdown block each, its marker where a reader sees it
         result.answer = "\n\n".join(cite_unit(s.text, s.citations) for s in result.sentences)
+
+
+def _quoted_words(unit: TracedSentence, passage: Passage, page_text: Callable[[Passage], str]) -> str:
+    """The text directive naming a quoted unit's opening words in its page, or "": a generated sentence is
+    not in the page, a Slack thread's permalink opens Slack, a passage without a link has no page."""
+    if unit.kind == "sentence" or not passage.url or passage.channel_id:
+        return ""
+    return text_directive(unit.text, page_text(passage))
 
 
 def _rendered(sentence: TracedSentence, numbers: list[int]) -> str:

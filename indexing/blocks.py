@@ -127,6 +127,11 @@ def _parser():
     return MarkdownIt("commonmark").enable("table")
 
 
+def markdown_html(markdown: str) -> str:
+    """The Markdown as HTML, rendered by the same parser that reads its blocks."""
+    return _parser().render(markdown)
+
+
 def parse_blocks(markdown: str) -> list[Block]:
     """The top-level blocks of a Markdown text; lists, tables and quotes keep their source lines."""
     lines = markdown.splitlines()

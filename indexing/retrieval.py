@@ -63,13 +63,16 @@ class Passage:
     anchor: str = ""  # the fragment of `url` (the chunk's section or definition), "" for none
     term_anchors: dict[str, list[str]] = field(default_factory=dict)  # its definition terms' ids (`Chunk`)
 
-    def link(self, anchor: str) -> str | None:
+    def link(self, anchor: str, text: str = "") -> str | None:
         """The passage's page deep-linked to `anchor` (a definition term's id, from `term_anchors`) instead of
-        the chunk's own; unchanged where the page has no link or its address already has another fragment."""
-        if not self.url or not anchor:
+        the chunk's own, and to the words `text` names (a URL text directive's encoded value,
+        `answering.links`); unchanged where the page has no link or its address already has another fragment."""
+        if not self.url or not (anchor or text):
             return self.url
         page = self.url.removesuffix(f"#{self.anchor}") if self.anchor else self.url
-        return self.url if "#" in page else f"{page}#{anchor}"
+        if "#" in page:
+            return self.url
+        return f"{page}#{anchor or self.anchor}" + (f":~:text={text}" if text else "")
 
     @property
     def body(self) -> str:
@@ -169,6 +172,15 @@ class HybridRetriever(BaseRetriever):
                     log.warning("could not save the BM25 index in %s: %s", folder, exc)
             self._bm25_state = state
         return self._bm25
+
+    def document_text(self, doc_id: str) -> str:
+        """One document's indexed Markdown (its chunks' bodies): what a link's quoted words must occur in
+        once for a browser to land on them (`answering.links`)."""
+        collection = self._get_collection()
+        if collection is None:
+            return ""
+        got = self._fresh_collection(collection).get(where={"doc_id": doc_id}, include=["documents"])
+        return "\n\n".join(text.split("\n", 1)[-1] for text in got["documents"])
 
     def routing(self) -> dict | None:
         """The thresholds the index derived for itself (`indexing.calibration`), as stored now."""

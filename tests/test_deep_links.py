@@ -4,6 +4,8 @@
 options, each a `<dt id="cmdoption-sphinx-build-…">`.
 """
 
+import os
+import shutil
 from pathlib import Path
 
 from indexing.chunking import chunk_document
@@ -14,6 +16,7 @@ from indexing.sources.files import FileSource
 from service.answers import AnswerService
 
 PAGE = Path(__file__).parent / "fixtures" / "html" / "sphinx-build.html"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
 def test_a_terms_id_is_kept_and_a_chunk_links_to_the_nearest_definition_at_or_before_its_start_and_names_it():
@@ -85,7 +88,85 @@ def test_a_citation_of_a_definition_links_to_it(settings, tmp_path):
     index_source(FileSource("docs", [tmp_path / "docs"], "https://docs.example.com/{relpath}"), settings)
     result = AnswerService(settings).ask("what does the -E option of sphinx-build do?")
     assert result.route == "rag" and result.answer.startswith("**-E**")
-    assert result.citations[0].url == "https://docs.example.com/sphinx-build.html#cmdoption-sphinx-build-E"
+    assert result.citations[0].url == ("https://docs.example.com/sphinx-build.html#cmdoption-sphinx-build-E"
+                                       ":~:text=Don%E2%80%99t%20use%20a%20saved%20environment"), "and its words"
+
+
+def test_a_cited_page_is_read_from_the_index_once_per_version_of_it(settings, tmp_path):
+    from unittest import mock
+
+    from indexing.retrieval import HybridRetriever
+
+    (tmp_path / "docs").mkdir()
+    page = tmp_path / "docs" / "sphinx-build.html"
+    page.write_bytes(PAGE.read_bytes())
+    source = FileSource("docs", [tmp_path / "docs"], "https://docs.example.com/{relpath}")
+    index_source(source, settings)
+    answerer = AnswerService(settings)
+    with mock.patch.object(HybridRetriever, "document_text", autospec=True, side_effect=HybridRetriever.document_text
+                           ) as read, mock.patch("indexing.retrieval.VERSION_RECHECK_SECONDS", 0.0):  # edits seen now
+        first = answerer.ask("what does the -E option of sphinx-build do?")
+        again = answerer.ask("what does the -a option of sphinx-build do?")
+        assert ":~:text=" in first.citations[0].url and ":~:text=" in again.citations[0].url
+        assert read.call_count == 1, "the second answer citing the page does not read it again"
+        page.write_text(PAGE.read_text().replace("Don’t use a saved", "Never use a saved"))
+        os.utime(page, (page.stat().st_mtime + 60,) * 2)  # edited a minute later
+        index_source(source, settings)
+        edited = answerer.ask("what does the -E option of sphinx-build do?")
+        assert read.call_count == 2, "an edited page is read again"
+        assert edited.citations[0].url.endswith(":~:text=Never%20use%20a%20saved%20environment")
+
+
+def test_a_link_names_the_shortest_run_of_the_quotes_opening_words_that_its_page_holds_once():
+    from answering.links import page_text, text_directive
+
+    copied = "As these files are not meant to be built, they are copied to the output folder."
+    page = page_text(f"{copied}\n\n{copied}\n\nAs these files are built, they are excluded.\n\n"
+                     "Distribute the build over N processes in parallel.")
+    assert text_directive("**html_extra_path**\n\nAs these files are built, they are excluded.", page) == \
+        "As%20these%20files%20are%20built%2C", "five words the page holds once; the label is not in the page there"
+    assert text_directive(copied, page) == "", "ten opening words found twice: a browser would land on the first"
+    assert text_directive("**-j N**\n\nDistribute the build over N processes in parallel.", page) == \
+        "Distribute%20the%20build%20over%20N", "the term above is where the anchor lands"
+    code = "```\nsphinx-build -j auto src out\n```"
+    assert text_directive(code, page_text(code)) == "", "code is laid out with white space a quote cannot match"
+    linked = "Use `-j auto` to build [it](#it) *much* faster, see below."
+    assert text_directive(linked, page_text(f"{linked}\n\nUse `-j auto` to build it much faster, or not.")) == \
+        "Use%20%2Dj%20auto%20to%20build%20it%20much%20faster%2C%20see", "code, emphasis and link marks are not words"
+
+
+def test_a_citations_link_opens_its_page_with_the_quote_on_screen_far_below_its_anchor(settings, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    filler = "".join(f"<p>Release step {n} checks the {w} of the {v} before the next step begins.</p>"
+                     for n, (w, v) in enumerate(zip(["signature", "checksum", "changelog", "tarball"] * 40,
+                                                    ["mirror", "archive", "branch", "tag", "wheel"] * 32)))
+    quote = "The frobnicator cache is cleared with the purge-cache command of the release tool."
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "release.html").write_text(
+        f'<html><body><main><h1 id="release">Releasing</h1>{filler}<p>{quote}</p>{filler[:2000]}</main></body></html>')
+    index_source(FileSource("docs", [tmp_path / "docs"], f"{(tmp_path / 'docs').as_uri()}/{{relpath}}"), settings)
+    result = AnswerService(settings).ask("how do I clear the frobnicator cache?")
+    assert result.route == "rag" and result.answer.startswith(f"**Releasing**\n\n{quote}")
+    link = result.citations[0].url
+    assert link.startswith((tmp_path / "docs" / "release.html").as_uri() + "#release:~:text=The%20frobnicator")
+
+    def quote_on_screen(url: str) -> bool:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(url)
+        page.wait_for_timeout(300)
+        top = page.evaluate("() => [...document.querySelectorAll('p')].find(p => p.textContent.includes("
+                            "'frobnicator')).getBoundingClientRect().top")
+        page.close()
+        return 0 <= top < 800
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            assert quote_on_screen(link), "the browser scrolls to the quoted words"
+            assert not quote_on_screen(link.split(":~:")[0]), "the anchor alone lands 160 paragraphs above them"
+        finally:
+            browser.close()
 
 
 def test_a_page_address_with_its_own_fragment_is_never_rewritten():
