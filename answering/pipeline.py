@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from llama_index.core.base.response.schema import Response
@@ -88,7 +89,7 @@ class Answerer(CustomQueryEngine):
     postprocessors: list[BaseNodePostprocessor] = Field(default_factory=list)
     _generator: Generator | None = PrivateAttr(default=None)
     _escalation: Any = PrivateAttr(default=None)
-    _pages: dict[str, str] = PrivateAttr(default_factory=dict)  # `_page_text`'s, least recently cited first
+    _pages: Any = PrivateAttr(default=None)  # (document version, id) → its text, for the links (`_page_text`)
 
     def __init__(self, index: IndexSettings, settings: AnsweringSettings, generator: Generator | None = None,
                  escalation: Generator | Callable[[], Generator] | None = None):
@@ -96,6 +97,8 @@ class Answerer(CustomQueryEngine):
                          postprocessors=load_postprocessors(index))
         self._generator = generator
         self._escalation = escalation
+        self._pages = lru_cache(maxsize=PAGES_KEPT)(lambda _version, doc_id: page_text(
+            self.retriever.document_text(doc_id)))
 
     def custom_query(self, query_str: str) -> Response:
         """The LlamaIndex entry point: the answer as a `Response` with the cited passages as sources."""
@@ -215,14 +218,7 @@ class Answerer(CustomQueryEngine):
         """The cited passage's document as `answering.links` reads it, kept per document version (a chunk
         id names its document's content hash) for the PAGES_KEPT most recently cited: a reference page
         is read from the index (~20 ms for 90 KB) once, not by every answer that cites it."""
-        version = passage.chunk_id.rsplit("::", 1)[0]
-        text = self._pages.pop(version, None)
-        if text is None:
-            text = page_text(self.retriever.document_text(passage.doc_id))
-        self._pages[version] = text  # last in the order: the most recently cited
-        while len(self._pages) > PAGES_KEPT:
-            self._pages.pop(next(iter(self._pages)))
-        return text
+        return self._pages(passage.chunk_id.rsplit("::", 1)[0], passage.doc_id)
 
     @staticmethod
     def _render(result: AnswerResult, traced: list[TracedSentence], passages: list[Passage],
@@ -297,7 +293,7 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
             first.setdefault(index, sentence)
     result.citations = [
         Citation(n=n, title=passages[i - 1].title, source=passages[i - 1].source,
-                 url=passages[i - 1].link(first[i].anchor, _quoted_words(first[i], passages[i - 1], page_text)),
+                 url=passages[i - 1].link(first[i].anchor, _quote_directive(first[i], passages[i - 1], page_text)),
                  chunk_id=passages[i - 1].chunk_id, score=passages[i - 1].score, heading=passages[i - 1].heading,
                  updated_at=passages[i - 1].updated_at)
         for i, n in numbers.items()
@@ -309,7 +305,7 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
         result.answer = "\n\n".join(cite_unit(s.text, s.citations) for s in result.sentences)
 
 
-def _quoted_words(unit: TracedSentence, passage: Passage, page_text: Callable[[Passage], str]) -> str:
+def _quote_directive(unit: TracedSentence, passage: Passage, page_text: Callable[[Passage], str]) -> str:
     """The text directive naming a quoted unit's opening words in its page, or "": a generated sentence is
     not in the page, a Slack thread's permalink opens Slack, a passage without a link has no page."""
     if unit.kind == "sentence" or not passage.url or passage.channel_id:
