@@ -307,8 +307,9 @@ def _number_citations(result: AnswerResult, traced: list[TracedSentence], passag
 
 def _quote_directive(unit: TracedSentence, passage: Passage, page_text: Callable[[Passage], str]) -> str:
     """The text directive naming a quoted unit's opening words in its page, or "": a generated sentence is
-    not in the page, a Slack thread's permalink opens Slack, a passage without a link has no page."""
-    if unit.kind == "sentence" or not passage.url or passage.channel_id:
+    not in the page, a Slack thread's permalink opens Slack, a PDF viewer does not look for words (`#page=3`
+    is its fragment), a passage without a link has no page."""
+    if unit.kind == "sentence" or not passage.url or passage.channel_id or passage.source.lower().endswith(".pdf"):
         return ""
     return text_directive(unit.text, page_text(passage))
 

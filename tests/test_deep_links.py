@@ -117,6 +117,24 @@ def test_a_cited_page_is_read_from_the_index_once_per_version_of_it(settings, tm
         assert edited.citations[0].url.endswith(":~:text=Never%20use%20a%20saved%20environment")
 
 
+def test_no_words_are_named_for_a_generated_sentence_a_slack_thread_or_a_pdf_page():
+    from answering.pipeline import _quote_directive
+    from answering.tracing import TracedSentence
+
+    said = "Distribute the build over N processes in parallel, to build faster."
+    page = f"{PAGE.name}#cmdoption-sphinx-build-j"
+    web = Passage("c", "d", "sphinx-build", "Options", PAGE.name, f"https://d/{page}", said, 1.0, 1.0, 0.0)
+    quoted = TracedSentence(said, [1], 1.0, True, kind="paragraph")
+    assert _quote_directive(quoted, web, lambda _: f" {said.lower()} ") == "Distribute%20the%20build%20over%20N"
+    assert _quote_directive(TracedSentence(said, [1], 1.0, True), web, lambda _: f" {said.lower()} ") == ""
+    thread = Passage("c", "d", "#builds", "", "slack", "https://t.slack.com/archives/C1/p1", said, 1.0, 1.0, 0.0,
+                     channel_id="C1")
+    pdf = Passage("c", "d", "Manual", "page 3", "manual.pdf", "https://d/manual.pdf#page=3", said, 1.0, 1.0, 0.0,
+                  anchor="page=3")
+    assert _quote_directive(quoted, thread, lambda _: f" {said.lower()} ") == ""
+    assert _quote_directive(quoted, pdf, lambda _: f" {said.lower()} ") == ""
+
+
 def test_a_link_names_the_shortest_run_of_the_quotes_opening_words_that_its_page_holds_once():
     from answering.links import page_text, text_directive
 
