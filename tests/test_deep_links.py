@@ -122,8 +122,8 @@ def test_no_words_are_named_for_a_generated_sentence_a_slack_thread_or_a_pdf_pag
     from answering.tracing import TracedSentence
 
     said = "Distribute the build over N processes in parallel, to build faster."
-    page = f"{PAGE.name}#cmdoption-sphinx-build-j"
-    web = Passage("c", "d", "sphinx-build", "Options", PAGE.name, f"https://d/{page}", said, 1.0, 1.0, 0.0)
+    web = Passage("c", "d", "sphinx-build", "Options", PAGE.name, f"https://d/{PAGE.name}#cmdoption-sphinx-build-j",
+                  said, 1.0, 1.0, 0.0)
     quoted = TracedSentence(said, [1], 1.0, True, kind="paragraph")
     assert _quote_directive(quoted, web, lambda _: f" {said.lower()} ") == "Distribute%20the%20build%20over%20N"
     assert _quote_directive(TracedSentence(said, [1], 1.0, True), web, lambda _: f" {said.lower()} ") == ""
