@@ -29,6 +29,7 @@ from importlib import resources
 
 from core.settings import IndexSettings, RetrievalSettings
 from core.vectors import similarities
+from indexing.chunking import chunk_body
 from indexing.embedder import SENTENCE_MODEL, embed_texts
 from indexing.metrics import percentile
 from indexing.retrieval import HybridRetriever
@@ -78,7 +79,7 @@ def off_domain_questions() -> list[str]:
 
 def pseudo_question(text: str, rng: random.Random) -> str | None:
     """Topic words of one sentence of a chunk's body, or None for a chunk with too few words."""
-    body = text.split("\n", 1)[-1]
+    body = chunk_body(text)
     sentences = [s for s in re.split(r"(?<=[.!?:])\s+|\n+", body) if len(_content(s)) >= PSEUDO_WORDS]
     if not sentences:
         return None

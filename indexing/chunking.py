@@ -78,6 +78,11 @@ def split_blocks(markdown: str, limit: int) -> list[str]:
     return pack(units, limit, joiner="\n\n")
 
 
+def chunk_body(text: str) -> str:
+    """A chunk's stored text without the heading-path line `chunk_document` puts first."""
+    return text.split("\n", 1)[-1]
+
+
 def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
     """Chunks of one document; ids embed the content hash so a changed document gets new ids."""
     chunks: list[Chunk] = []

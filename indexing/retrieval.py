@@ -31,6 +31,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from core.settings import IndexSettings
 from core.vectors import cosine
 from indexing.blocks import code_names, escape_inline, parse_blocks
+from indexing.chunking import chunk_body
 from indexing.lexical import Bm25Index
 from indexing.store import bm25_folder, check_embed_model, get_collection, open_client, stored_routing, update_metadata
 
@@ -77,7 +78,7 @@ class Passage:
     @property
     def body(self) -> str:
         """The text without the heading-path line that chunking prepends."""
-        return self.text.split("\n", 1)[1] if "\n" in self.text else self.text
+        return chunk_body(self.text)
 
     def to_node(self) -> NodeWithScore:
         """The passage as LlamaIndex sees it: a text node scored by the fused score."""
@@ -180,7 +181,7 @@ class HybridRetriever(BaseRetriever):
         if collection is None:
             return ""
         got = self._fresh_collection(collection).get(where={"doc_id": doc_id}, include=["documents"])
-        return "\n\n".join(text.split("\n", 1)[-1] for text in got["documents"])
+        return "\n\n".join(chunk_body(text) for text in got["documents"])
 
     def routing(self) -> dict | None:
         """The thresholds the index derived for itself (`indexing.calibration`), as stored now."""
@@ -265,7 +266,7 @@ def _definitions(collection, query: str, query_vector: list[float], candidates: 
         got = collection.get(where_document={"$contains": f"**{escape_inline(name)}"}, limit=DEFINITION_CANDIDATES,
                              include=["documents", "metadatas", "embeddings"])
         for cid, doc, meta, vector in zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"]):
-            if any(name in block.names() for block in parse_blocks(doc.split("\n", 1)[-1])):
+            if any(name in block.names() for block in parse_blocks(chunk_body(doc))):
                 defining.add(cid)
                 candidates.setdefault(cid, {"text": doc, "meta": meta, "dense": cosine(query_vector, vector),
                                             "bm25": 0.0})
