@@ -7,7 +7,8 @@ real pipeline, keeping what reached the composer (the question, its passages, th
 floor). Each variant in VARIANTS (the composer's constants as a `Composition`, or another passage prior)
 then re-runs only `answering.extractive.extract_answer` on those inputs and is scored on the answerable
 questions by right source cited, key facts present, whether the first
-citation ([1], what a reader sees first) is a gold source, and the answer's mean length: a variant that
+citation ([1], what a reader sees first) is a gold source, and the answer's mean length (the JSON also holds
+each question's three verdicts per variant, to see which questions a variant moves): a variant that
 quotes more units cites more sources and holds more facts, and these two say what that costs. A
 question the router did not answer counts as missed for every variant. Then each set is held out in turn:
 the variant with the most right sources and key facts on the other sets (ties to the shipped one) is
@@ -86,8 +87,10 @@ def capture(set_file: Path, source) -> list[tuple[Labelled, dict | None]]:
 
 def score(captured: list[tuple[Labelled, dict | None]], variant: Variant) -> dict:
     right = first_right = facts = labelled = answered = chars = 0
+    verdicts = {}  # each question's (right source, first citation right, key facts), to compare variants
     for item, call in captured:
         labelled += bool(item.key_facts)
+        verdicts[item.question] = (False, False, False)
         if call is None:
             continue
         passages = call["passages"]
@@ -104,10 +107,11 @@ def score(captured: list[tuple[Labelled, dict | None]], variant: Variant) -> dic
         facts += bool(item.key_facts) and facts_present(text, item.key_facts)
         answered += 1
         chars += len(text)
+        verdicts[item.question] = (any(gold), gold[0], bool(item.key_facts) and facts_present(text, item.key_facts))
     n = len(captured)
     return {"right_source": round(right / n, 3), "first_citation_right": round(first_right / n, 3),
             "key_facts": round(facts / labelled, 3) if labelled else None,
-            "mean_chars": round(chars / answered) if answered else 0}
+            "mean_chars": round(chars / answered) if answered else 0, "verdicts": verdicts}
 
 
 def run(debian: Path, mkdocs: Path, sphinx: Path | None = None) -> dict:
@@ -121,7 +125,7 @@ def run(debian: Path, mkdocs: Path, sphinx: Path | None = None) -> dict:
     for held in sets:
         others = [s for s in sets if s != held]
         chosen = max(VARIANTS, key=lambda name: (round(gain(name, others), 6), name == "shipped"))
-        held_out[held] = {"chosen": chosen, **table[chosen][held]}
+        held_out[held] = {"chosen": chosen, **{k: v for k, v in table[chosen][held].items() if k != "verdicts"}}
     return {"embed_model": get_settings().embed_model, "variants": table, "held_out": held_out}
 
 
