@@ -132,8 +132,10 @@ def markdown_html(markdown: str) -> str:
     return _parser().render(markdown)
 
 
-def parse_blocks(markdown: str) -> list[Block]:
-    """The top-level blocks of a Markdown text; lists, tables and quotes keep their source lines."""
+def parse_blocks(markdown: str, raw_html: bool = False) -> list[Block]:
+    """The top-level blocks of a Markdown text; lists, tables and quotes keep their source lines. An HTML
+    block is a paragraph of its source, or with `raw_html` a block of kind "html" for the caller to read as
+    HTML (a source document's `<!-- comment -->` or `<p align="center">`, which a reader never sees as such)."""
     lines = markdown.splitlines()
     tokens = _parser().parse(markdown)
     blocks: list[Block] = []
@@ -156,7 +158,7 @@ def parse_blocks(markdown: str) -> list[Block]:
         elif token.type == "blockquote_open":
             blocks.append(Block("quote", "\n".join(re.sub(r"^\s*> ?", "", line) for line in source.splitlines())))
         elif token.type == "html_block" and source.strip():
-            blocks.append(Block("paragraph", source.strip()))
+            blocks.append(Block("html" if raw_html else "paragraph", source.strip()))
     return blocks
 
 

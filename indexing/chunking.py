@@ -25,8 +25,9 @@ from indexing.documents import SourceDocument
 # Markdown's inline markup; a term stays with its definition, a version note with what it annotates;
 # 4: a code block's caption introduces its code; 5: a chunk links to the nearest definition term at or
 # before its start, keeps its terms' anchors, and one that starts inside a definition ends its heading path
-# with the term): an index chunked by another version is rebuilt, never mixed.
-CHUNKER_VERSION = 5
+# with the term; 6: HTML written in a Markdown page is read as HTML, so comments and centred logos are not
+# text): an index chunked by another version is rebuilt, never mixed.
+CHUNKER_VERSION = 6
 
 
 @dataclass

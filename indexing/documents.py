@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from indexing.blocks import Block, escape_inline, escape_paragraph, parse_blocks, render
-from indexing.html_blocks import NotHTML, html_blocks
+from indexing.html_blocks import NotHTML, fragment_blocks, html_blocks
 
 SUPPORTED_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".txt": "text", ".html": "html", ".htm": "html",
                       ".pdf": "pdf"}
@@ -120,8 +120,12 @@ def sections_from_blocks(blocks: list[Block], fallback_title: str) -> tuple[str,
 
 
 def parse_markdown(text: str, fallback_title: str) -> tuple[str, list[Section]]:
-    """Markdown (ATX and setext headings, fences, lists, tables) into heading-path sections."""
-    return sections_from_blocks(parse_blocks(text), fallback_title)
+    """Markdown (ATX and setext headings, fences, lists, tables) into heading-path sections. HTML written
+    in the page is read as HTML (`fragment_blocks`): a comment or a centred logo is never indexed, quoted
+    or taken for the text before a page's title."""
+    blocks = [b for block in parse_blocks(text, raw_html=True)
+              for b in (fragment_blocks(block.text) if block.kind == "html" else [block])]
+    return sections_from_blocks(blocks, fallback_title)
 
 
 def parse_html(text: str, fallback_title: str) -> tuple[str, list[Section]]:

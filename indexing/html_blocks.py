@@ -60,6 +60,27 @@ def html_blocks(text: str) -> tuple[str, list[Block]]:
     return title, collector.blocks
 
 
+def fragment_blocks(text: str) -> list[Block]:
+    """The blocks of a piece of HTML inside a Markdown page, as its reader sees them: a comment is nothing,
+    `<p align="center"><img …></p>` is nothing, `<details><summary>Rollback</summary>` is its words."""
+    import lxml.html
+    from lxml.etree import ParserError
+
+    try:
+        root = lxml.html.document_fromstring(f"<html><body>{text}</body></html>".encode("utf-8"),
+                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (ParserError, ValueError):
+        return []  # nothing lxml can read is anything a reader sees
+    body = root.find("body")
+    if body is None:
+        return []
+    _clean(body)
+    collector = _Collector()
+    collector.walk(body)
+    collector.flush()
+    return collector.blocks
+
+
 def _text_len(el) -> int:
     return len("".join(el.itertext()).strip())
 

@@ -80,6 +80,32 @@ argo promote --app web
     assert kinds == ["list", "code"]
 
 
+def test_html_written_in_markdown_is_read_as_a_reader_sees_it_not_indexed_as_markup():
+    """A README's comments and centred logo are invisible on the rendered page: they must be neither
+    quoted nor taken for the text before the page's title; a `<details>` block keeps its words."""
+    title, sections = parse_markdown("""<!-- markdownlint-disable MD033 -->
+# Deploy tool
+
+<p align="center"><img src="logo.png" alt=""></p>
+
+<!-- TODO: update after the Q3 migration -->
+
+Run `deploy --prod` to ship a release.
+
+<details>
+<summary>Rolling back</summary>
+
+Run `deploy --rollback` within ten minutes.
+
+</details>
+""", "fallback")
+    assert title == "Deploy tool" and [s.heading for s in sections] == ["Deploy tool"]
+    text = sections[0].text
+    assert "<" not in text and "TODO" not in text and "markdownlint" not in text
+    assert [b.text for b in parse_blocks(text)] == ["Run `deploy --prod` to ship a release.", "Rolling back",
+                                                    "Run `deploy --rollback` within ten minutes."]
+
+
 def test_blocks_survive_the_markdown_round_trip():
     blocks = [Block("paragraph", "Run this:"), Block("code", "a = 1\n\nb = 2", language="python"),
               Block("list", items=["first\n\n   - nested", "second"], ordered=True),
