@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -123,9 +123,27 @@ def parse_markdown(text: str, fallback_title: str) -> tuple[str, list[Section]]:
     """Markdown (ATX and setext headings, fences, lists, tables) into heading-path sections. HTML written
     in the page is read as HTML (`fragment_blocks`): a comment or a centred logo is never indexed, quoted
     or taken for the text before a page's title."""
-    blocks = [b for block in parse_blocks(text, raw_html=True)
-              for b in (fragment_blocks(block.text) if block.kind == "html" else [block])]
-    return sections_from_blocks(blocks, fallback_title)
+    return sections_from_blocks(_html_read(parse_blocks(text, raw_html=True)), fallback_title)
+
+
+def _html_read(blocks: list[Block]) -> list[Block]:
+    """The blocks with their HTML blocks, and those inside list items (a comment above an item's example),
+    read as HTML; an item without one keeps its Markdown as written."""
+    read: list[Block] = []
+    for block in blocks:
+        if block.kind == "html":
+            read.extend(fragment_blocks(block.text))
+        elif block.kind == "list" and any("<" in item for item in block.items):
+            read.append(replace(block, items=[_item_read(item) for item in block.items]))
+        else:
+            read.append(block)
+    return read
+
+
+def _item_read(item: str) -> str:
+    inner = parse_blocks(item, raw_html=True)
+    read = _html_read(inner)
+    return item if read == inner else render(read)
 
 
 def parse_html(text: str, fallback_title: str) -> tuple[str, list[Section]]:

@@ -92,6 +92,14 @@ def test_html_written_in_markdown_is_read_as_a_reader_sees_it_not_indexed_as_mar
 
 Run `deploy --prod` to ship a release.
 
+1. Build it first:
+
+   <!-- eslint-disable no-console -->
+
+   ```js
+   console.log(build())
+   ```
+
 <details>
 <summary>Rolling back</summary>
 
@@ -101,9 +109,12 @@ Run `deploy --rollback` within ten minutes.
 """, "fallback")
     assert title == "Deploy tool" and [s.heading for s in sections] == ["Deploy tool"]
     text = sections[0].text
-    assert "<" not in text and "TODO" not in text and "markdownlint" not in text
-    assert [b.text for b in parse_blocks(text)] == ["Run `deploy --prod` to ship a release.", "Rolling back",
-                                                    "Run `deploy --rollback` within ten minutes."]
+    assert "<" not in text and "TODO" not in text and "markdownlint" not in text and "eslint" not in text
+    blocks = parse_blocks(text)
+    assert [b.kind for b in blocks] == ["paragraph", "list", "paragraph", "paragraph"]
+    assert [b.text for b in blocks if b.kind == "paragraph"] == [
+        "Run `deploy --prod` to ship a release.", "Rolling back", "Run `deploy --rollback` within ten minutes."]
+    assert blocks[1].items == ["Build it first:\n\n```js\nconsole.log(build())\n```"]
 
 
 def test_blocks_survive_the_markdown_round_trip():
