@@ -104,10 +104,11 @@ def score(captured: list[tuple[Labelled, dict | None]], variant: Variant) -> dic
         text = "\n\n".join(e.text for e in extracts)
         right += any(gold)
         first_right += gold[0]  # units are quoted in passage order: the first is [1]
-        facts += bool(item.key_facts) and facts_present(text, item.key_facts)
+        has_facts = bool(item.key_facts) and facts_present(text, item.key_facts)
+        facts += has_facts
         answered += 1
         chars += len(text)
-        verdicts[item.question] = (any(gold), gold[0], bool(item.key_facts) and facts_present(text, item.key_facts))
+        verdicts[item.question] = (any(gold), gold[0], has_facts)
     n = len(captured)
     return {"right_source": round(right / n, 3), "first_citation_right": round(first_right / n, 3),
             "key_facts": round(facts / labelled, 3) if labelled else None,

@@ -43,40 +43,38 @@ class NotHTML(ValueError):
 
 def html_blocks(text: str) -> tuple[str, list[Block]]:
     """(page title, blocks of the main content)."""
-    import lxml.html
-    from lxml.etree import ParserError
-
-    try:  # as bytes: lxml refuses str input that carries an XML encoding declaration (XHTML, DocBook)
-        root = lxml.html.document_fromstring(text.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
-    except (ParserError, ValueError) as exc:
-        raise NotHTML(str(exc)) from None
+    root = _document(text)
     title = " ".join((root.findtext(".//title") or "").split())
     main = next((found[0] for xpath in _MAIN if (found := root.xpath(xpath)) and _text_len(found[0])), None)
     main = main if main is not None else (root.find("body") if root.find("body") is not None else root)
-    _clean(main)
-    collector = _Collector()
-    collector.walk(main)
-    collector.flush()
-    return title, collector.blocks
+    return title, _blocks_of(main)
 
 
 def fragment_blocks(text: str) -> list[Block]:
     """The blocks of a piece of HTML inside a Markdown page, as its reader sees them: a comment is nothing,
     `<p align="center"><img …></p>` is nothing, `<details><summary>Rollback</summary>` is its words."""
+    try:
+        body = _document(f"<html><body>{text}</body></html>").find("body")
+    except NotHTML:
+        return []  # nothing lxml can read is anything a reader sees
+    return [] if body is None else _blocks_of(body)
+
+
+def _document(text: str):
     import lxml.html
     from lxml.etree import ParserError
 
-    try:
-        root = lxml.html.document_fromstring(f"<html><body>{text}</body></html>".encode("utf-8"),
-                                             parser=lxml.html.HTMLParser(encoding="utf-8"))
-    except (ParserError, ValueError):
-        return []  # nothing lxml can read is anything a reader sees
-    body = root.find("body")
-    if body is None:
-        return []
-    _clean(body)
+    try:  # as bytes: lxml refuses str input that carries an XML encoding declaration (XHTML, DocBook)
+        return lxml.html.document_fromstring(text.encode("utf-8"), parser=lxml.html.HTMLParser(encoding="utf-8"))
+    except (ParserError, ValueError) as exc:
+        raise NotHTML(str(exc)) from None
+
+
+def _blocks_of(el) -> list[Block]:
+    """The blocks of an element's content, boilerplate removed."""
+    _clean(el)
     collector = _Collector()
-    collector.walk(body)
+    collector.walk(el)
     collector.flush()
     return collector.blocks
 
