@@ -26,6 +26,7 @@ from answering.tracing import SEMANTIC_WEIGHT, lexical_overlap
 from core.sentences import normalise, split_sentences
 from core.vectors import similarities
 from indexing.blocks import Block, code_names, pack, parse_blocks, term_title
+from indexing.chunking import chunk_body
 from indexing.embedder import embed_texts
 from indexing.retrieval import Passage
 
@@ -113,9 +114,9 @@ def passage_units(passage: Passage, index: int, composition: Composition = SHIPP
     anchor, term = "", own
     seen: dict[str, int] = {}  # occurrences of each term so far (two classes may define the same one)
     previous: list[Block] | None = None  # the group a block may join: none after a heading
-    for block in parse_blocks(passage.body):
-        if block.kind == "heading":
-            previous, anchor, term = None, "", own
+    for block in parse_blocks(chunk_body(passage.text, marks=True)):
+        if block.kind in ("heading", "end"):  # a new section, or its definitions ended: it stands under itself
+            previous, anchor, term = None, passage.section_anchor if block.kind == "end" else "", own
             continue
         if block.is_term() and block.text in passage.term_anchors:
             seen[block.text] = seen.get(block.text, -1) + 1

@@ -13,7 +13,13 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-KINDS = ("heading", "paragraph", "list", "code", "table", "quote")
+# "end" marks where a definition list ended; "html" is a Markdown page's HTML, only from `parse_blocks(…,
+# raw_html=True)`, before `indexing.documents` reads it as HTML.
+KINDS = ("heading", "paragraph", "list", "code", "table", "quote", "end", "html")
+# Where a definition list ends (an "end" block): in Markdown there is no such thing, so the HTML reader marks
+# it with an empty comment, which no reader sees and which holds no word to embed or search. What follows it
+# stands under its section again, not under the list's last term.
+END_MARK = "<!---->"
 _VERSION_NOTE = re.compile(r"(New|Changed|Added|Deprecated|Removed) (in|since) version\b")  # Sphinx's labels
 _NAME_SPLIT = re.compile(r"[\s(),=\[\]?!;:'\"<>]+")
 _CODE_NAME = re.compile(r"-{1,2}[A-Za-z0-9][\w-]*|[A-Za-z_][\w-]*[_.][\w.-]*[A-Za-z0-9_]|_\w+")
@@ -54,6 +60,8 @@ class Block:
                              + ["| " + " | ".join(row) + " |" for row in body])
         if self.kind == "quote":
             return "\n".join("> " + line for line in self.text.splitlines())
+        if self.kind == "end":
+            return END_MARK
         return self.text
 
     def introduces(self) -> bool:
@@ -127,6 +135,14 @@ def _parser():
     return MarkdownIt("commonmark").enable("table")
 
 
+def unmarked(markdown: str) -> str:
+    """The text as a reader sees it, without definition-list ends (END_MARK): what is embedded, shown, given
+    to a model and compared with a page."""
+    if END_MARK not in markdown:
+        return markdown
+    return "\n\n".join(part for part in markdown.split("\n\n") if part.strip() != END_MARK)
+
+
 def markdown_html(markdown: str) -> str:
     """The Markdown as HTML, rendered by the same parser that reads its blocks."""
     return _parser().render(markdown)
@@ -157,6 +173,8 @@ def parse_blocks(markdown: str, raw_html: bool = False) -> list[Block]:
             blocks.append(Block("table", rows=_rows(tokens, i)))
         elif token.type == "blockquote_open":
             blocks.append(Block("quote", "\n".join(re.sub(r"^\s*> ?", "", line) for line in source.splitlines())))
+        elif token.type == "html_block" and source.strip() == END_MARK:
+            blocks.append(Block("end"))
         elif token.type == "html_block" and source.strip():
             blocks.append(Block("html" if raw_html else "paragraph", source.strip()))
     return blocks

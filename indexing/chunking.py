@@ -10,7 +10,8 @@ note ("Changed in version 3.5: …") with what it annotates. A chunk links to th
 before its start: its section's heading, or the definition term it starts in or with (Sphinx's
 `<dt id="confval-html_logo">`), and keeps its terms' anchors so an answer can link to the one it quotes. A
 chunk that starts inside such a definition (its example, its parameter list) ends its heading path with
-the term: that is what its text is about, and the composer labels a quote from it with it.
+the term: that is what its text is about, and the composer labels a quote from it with it. Where the
+definition list ends (an "end" block, `END_MARK`), what follows is its section's again.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from core.sentences import split_sentences
-from indexing.blocks import Block, pack, parse_blocks, term_title
+from indexing.blocks import END_MARK, Block, pack, parse_blocks, term_title, unmarked
 from indexing.documents import SourceDocument
 
 # Bumped whenever chunk boundaries or chunk text change (3: text from HTML, plain text and PDF escapes
@@ -26,7 +27,8 @@ from indexing.documents import SourceDocument
 # 4: a code block's caption introduces its code; 5: a chunk links to the nearest definition term at or
 # before its start, keeps its terms' anchors, and one that starts inside a definition ends its heading path
 # with the term; 6: HTML written in a Markdown page is read as HTML, so comments and centred logos are not
-# text): an index chunked by another version is rebuilt, never mixed.
+# text, and the end of a definition list is marked, so what follows it is not taken for its last
+# definition): an index chunked by another version is rebuilt, never mixed.
 CHUNKER_VERSION = 6
 
 
@@ -39,6 +41,7 @@ class Chunk:
     body: str  # the section's blocks as Markdown, for quoting
     anchor: str = ""  # the nearest anchor at or before the chunk's start in its page, for a deep link
     term_anchors: dict[str, list[str]] = field(default_factory=dict)  # its definition terms' ids (`Section`)
+    section_anchor: str = ""  # its section's heading id: where what follows a definition list links
 
 
 def _pieces(block: Block, limit: int) -> list[str]:
@@ -69,7 +72,7 @@ def split_blocks(markdown: str, limit: int) -> list[str]:
     glue = False  # the previous unit introduces or names this one: keep them in one piece
     for block in blocks:
         for piece in _pieces(block, limit):
-            if ((glue or block.is_version_note()) and units
+            if ((glue or block.is_version_note() or block.kind == "end") and units
                     and len(units[-1]) + len(piece) + 2 <= limit * 1.5):
                 units[-1] = f"{units[-1]}\n\n{piece}"
             else:
@@ -79,9 +82,11 @@ def split_blocks(markdown: str, limit: int) -> list[str]:
     return pack(units, limit, joiner="\n\n")
 
 
-def chunk_body(text: str) -> str:
-    """A chunk's stored text without the heading-path line `chunk_document` puts first."""
-    return text.split("\n", 1)[-1]
+def chunk_body(text: str, marks: bool = False) -> str:
+    """A chunk's stored text without the heading-path line `chunk_document` puts first, as a reader sees it;
+    with `marks`, with the ends of its definition lists, for the composer to label and link by."""
+    body = text.split("\n", 1)[-1]
+    return body if marks else unmarked(body)
 
 
 def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
@@ -112,8 +117,11 @@ def chunk_document(doc: SourceDocument, chunk_chars: int) -> list[Chunk]:
                 body=body,
                 anchor=terms[first][0] if opens else anchor,
                 term_anchors=terms,
+                section_anchor=section.anchor if END_MARK in body else "",
             ))
             last = max(terms, key=body.rindex, default="")
-            if last and terms[last][-1]:
+            if body.rfind(END_MARK) > (body.rindex(last) if last else -1):  # the definitions ended: the section's
+                anchor, definition = section.anchor, ""
+            elif last and terms[last][-1]:
                 anchor, definition = terms[last][-1], last
     return chunks

@@ -31,6 +31,7 @@ from pydantic import PrivateAttr
 
 from core.errors import CitebotError
 from core.settings import IndexSettings, get_settings
+from indexing.blocks import unmarked
 from indexing.onnx_encoder import BATCH, BULK_PAIRS, OnnxEncoder, ensure_export
 
 SENTENCE_MODEL = "minilm"
@@ -125,7 +126,7 @@ class OnnxEmbedding(BaseEmbedding):
         self._encoder = encoder
 
     def _get_text_embedding(self, text: str) -> list[float]:
-        return self._encoder.encode([text])[0].tolist()
+        return self._encoder.encode([unmarked(text)])[0].tolist()
 
     def _get_query_embedding(self, query: str) -> list[float]:  # these models embed queries like texts
         return self._get_text_embedding(query)
@@ -134,7 +135,7 @@ class OnnxEmbedding(BaseEmbedding):
         return self._get_text_embedding(query)
 
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._encoder.encode(texts, pairs=BULK_PAIRS).tolist()  # ingestion: chunks in bulk
+        return self._encoder.encode([unmarked(t) for t in texts], pairs=BULK_PAIRS).tolist()  # chunks in bulk
 
 
 @lru_cache(maxsize=4)
@@ -169,14 +170,14 @@ def embed_texts(texts: list[str], cache: bool = False) -> np.ndarray:
     them with the question) are encoded once, not on every answer. Questions themselves are not cached."""
     encoder = _encoder(SENTENCE_MODEL, get_settings().model_cache_dir)
     if not cache:
-        return encoder.encode(texts)
+        return encoder.encode([unmarked(t) for t in texts])
     with _cache_lock:
         known = {t: _cache[t] for t in texts if t in _cache}
         for text in known:
             _cache.move_to_end(text)
     missing = list(dict.fromkeys(t for t in texts if t not in known))
     if missing:
-        known.update(zip(missing, encoder.encode(missing)))
+        known.update(zip(missing, encoder.encode([unmarked(t) for t in missing])))
         with _cache_lock:
             for text in missing:
                 _cache[text] = known[text]

@@ -71,12 +71,15 @@ def _document(text: str):
 
 
 def _blocks_of(el) -> list[Block]:
-    """The blocks of an element's content, boilerplate removed."""
+    """The blocks of an element's content, boilerplate removed; a definition list's end is marked only where
+    text of its section follows it (not before a heading, the next list's term or the end)."""
     _clean(el)
     collector = _Collector()
     collector.walk(el)
     collector.flush()
-    return collector.blocks
+    blocks = collector.blocks
+    return [b for b, after in zip(blocks, blocks[1:] + [None]) if b.kind != "end" or (
+        after is not None and after.kind not in ("heading", "end") and not after.is_term())]
 
 
 def _text_len(el) -> int:
@@ -209,6 +212,7 @@ class _Collector:
     def __init__(self) -> None:
         self.blocks: list[Block] = []
         self._buffer: list[str] = []
+        self._lists = 0  # definition lists open around the element walked
 
     def flush(self, introduces: bool = False) -> None:
         """The buffered inline text as a paragraph; `introduces` ends it with a colon (a code block's
@@ -258,10 +262,14 @@ class _Collector:
         elif tag in _BLOCK_TAGS or tag in ("body", "html"):
             self.flush()
             self._buffer.append(escape_inline(el.text or ""))
+            self._lists += tag == "dl"
             for child in el:
                 self.walk(child)
                 self._buffer.append(escape_inline(child.tail or ""))
+            self._lists -= tag == "dl"
             self.flush()
+            if tag == "dl" and not self._lists:  # a list nested in a definition ends inside it: that goes on
+                self.blocks.append(Block("end"))
         elif tag in _INLINE_CODE:
             self._buffer.append(_Code(el.text_content()))
         elif tag:  # inline element inside a block that also holds blocks
@@ -284,4 +292,4 @@ def _item(li) -> str:
         collector.walk(child)
         collector._buffer.append(escape_inline(child.tail or ""))
     collector.flush()
-    return "\n\n".join(b.markdown() for b in collector.blocks if b.kind != "heading")
+    return "\n\n".join(b.markdown() for b in collector.blocks if b.kind not in ("heading", "end"))

@@ -57,6 +57,7 @@ def _metadata(doc: SourceDocument, chunk: Chunk, chunk_count: int) -> dict:
         "updated_at": doc.updated_at, "access": doc.access, "channel_id": doc.channel_id,
         "chunk_count": chunk_count,
         "term_anchors": json.dumps(chunk.term_anchors) if chunk.term_anchors else None,
+        "section_anchor": chunk.section_anchor or None,
     }
     return {k: v for k, v in meta.items() if v is not None}
 

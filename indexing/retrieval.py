@@ -41,7 +41,7 @@ DEFINITION_CANDIDATES = 20  # chunks read per name the question names, looking f
 _VERSION_KEY = "citebot_version"
 VERSION_RECHECK_SECONDS = 2.0  # an edit made by another process is searchable (BM25 too) within this
 _PASSAGE_FIELDS = ("doc_id", "title", "heading", "source", "url", "dense_score", "bm25_score", "rank", "access",
-                   "channel_id", "source_id", "updated_at", "anchor", "term_anchors")
+                   "channel_id", "source_id", "updated_at", "anchor", "term_anchors", "section_anchor")
 
 
 @dataclass
@@ -63,6 +63,7 @@ class Passage:
     updated_at: str | None = None  # when the document last changed (file mtime, last thread reply, Last-Modified)
     anchor: str = ""  # the fragment of `url` (the chunk's section or definition), "" for none
     term_anchors: dict[str, list[str]] = field(default_factory=dict)  # its definition terms' ids (`Chunk`)
+    section_anchor: str = ""  # its section's id, where the chunk holds the end of a definition list (`Chunk`)
 
     def link(self, anchor: str, text: str = "") -> str | None:
         """The passage's page deep-linked to `anchor` (a definition term's id, from `term_anchors`) instead of
@@ -95,7 +96,8 @@ class Passage:
                    text=hit.node.get_content(), score=round(hit.score or 0.0, 6),
                    dense_score=m.get("dense_score", 0.0), bm25_score=m.get("bm25_score", 0.0), rank=rank,
                    access=m.get("access", "public"), channel_id=m.get("channel_id"), source_id=m.get("source_id", ""),
-                   updated_at=m.get("updated_at"), anchor=m.get("anchor", ""), term_anchors=m.get("term_anchors") or {})
+                   updated_at=m.get("updated_at"), anchor=m.get("anchor", ""), term_anchors=m.get("term_anchors") or {},
+                   section_anchor=m.get("section_anchor", ""))
 
 
 def mark_index_changed(collection) -> None:
@@ -253,7 +255,8 @@ class HybridRetriever(BaseRetriever):
                        bm25_score=round(c["bm25"], 4), rank=rank, access=meta.get("access", "public"),
                        channel_id=meta.get("channel_id"), source_id=meta.get("source_id", ""),
                        updated_at=meta.get("updated_at"), anchor=meta.get("anchor", ""),
-                       term_anchors=json.loads(meta.get("term_anchors") or "{}"))
+                       term_anchors=json.loads(meta.get("term_anchors") or "{}"),
+                       section_anchor=meta.get("section_anchor", ""))
 
 
 def _definitions(collection, query: str, query_vector: list[float], candidates: dict[str, dict]) -> set[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from indexing.chunking import chunk_document
 from indexing.documents import SourceDocument, load_file, parse_html
+from indexing.embedder import embed_texts
 from indexing.pipeline import index_source
 from indexing.retrieval import Passage
 from indexing.sources.files import FileSource
@@ -22,7 +23,10 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 def test_a_terms_id_is_kept_and_a_chunk_links_to_the_nearest_definition_at_or_before_its_start_and_names_it():
     options = [c for c in chunk_document(load_file(PAGE, "docs"), 500) if "> Options" in c.heading]
     assert options[0].body.startswith("**-b buildername**") and options[0].anchor == "cmdoption-sphinx-build-b"
-    assert all(c.anchor.startswith("cmdoption-sphinx-build-") for c in options), "none links to the section top"
+    after = next(i for i, c in enumerate(options) if c.body.startswith("You can also give one or more filenames"))
+    assert all(c.anchor.startswith("cmdoption-sphinx-build-") for c in options[:after]), "none links to the top"
+    # the paragraph after the options' list is the section's again: not the last option's (-h)
+    assert options[after].anchor == "options" and options[after].heading.endswith("> Options")
     inside = next(c for c in options if c.body.startswith("Important"))  # the -M option's note, cut off from it
     assert inside.anchor == "cmdoption-sphinx-build-M", "a chunk that starts inside a definition links to it"
     assert inside.heading.endswith("> Options > -M buildername"), "and is about it: its term ends the heading path"
@@ -75,6 +79,27 @@ def test_two_definitions_with_the_same_term_each_link_to_their_own():
               if u.markdown.startswith("**format")}
     assert writes == {"What DirectoryHTMLBuilder writes.": "https://d/b.html#DirectoryHTMLBuilder.format",
                       "What SingleFileHTMLBuilder writes.": "https://d/b.html#SingleFileHTMLBuilder.format"}
+
+
+def test_text_after_a_definition_list_stands_under_its_section_not_the_lists_last_definition():
+    from answering.extractive import passage_units
+
+    doc = load_file_from_html('<main><h1 id="builders">Builders</h1><dl><dt id="html">html'
+                              '</dt><dd><p>Builds HTML pages.</p><dl><dt>dirhtml</dt><dd><p>One folder per page.'
+                              '</p></dd></dl><p>The default builder.</p></dd><dt id="latex">latex</dt><dd><p>Builds'
+                              ' LaTeX sources.</p></dd></dl><p>Third-party builders come from extensions.</p></main>')
+    (chunk,) = chunk_document(doc, 2500)
+    assert chunk.anchor == "html", "the chunk opens with the first definition and links to it"
+    passage = Passage("c", "d", "Builders", chunk.heading, "b.html", "https://d/b.html#html", chunk.text, 1.0, 1.0,
+                      0.0, anchor=chunk.anchor, term_anchors=chunk.term_anchors, section_anchor=chunk.section_anchor)
+    units = {u.markdown.split("\n\n")[-1]: (u.section, passage.link(u.anchor)) for u in passage_units(passage, 0)}
+    assert units["The default builder."] == ("html", "https://d/b.html#html"), "a nested list ends inside html"
+    assert units["Builds LaTeX sources."] == ("latex", "https://d/b.html#latex")
+    assert units["Third-party builders come from extensions."] == ("Builders", "https://d/b.html#builders")
+    assert "<!---->" not in "".join(u.markdown for u in passage_units(passage, 0)), "the mark is never quoted"
+    assert "<!---->" in chunk.text and "<!---->" not in passage.body, "nor shown, nor given to a model"
+    unmarked = chunk.text.replace("\n\n<!---->", "")
+    assert (embed_texts([chunk.text]) == embed_texts([unmarked])).all(), "nor embedded: the vectors stay as they were"
 
 
 def load_file_from_html(page: str) -> SourceDocument:
