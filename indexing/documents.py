@@ -143,7 +143,7 @@ def _html_read(blocks: list[Block]) -> list[Block]:
 def _item_read(item: str) -> str:
     inner = parse_blocks(item, raw_html=True)
     read = _html_read(inner)
-    return item if read == inner else render(read)
+    return item if read == inner else render([b for b in read if b.kind != "end"])  # an item ends no section
 
 
 def parse_html(text: str, fallback_title: str) -> tuple[str, list[Section]]:

@@ -12,8 +12,12 @@ is left into blocks in document order.
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from indexing.blocks import Block, escape_inline, escape_paragraph, longest_run
+
+if TYPE_CHECKING:
+    import lxml.html
 
 _DROP_TAGS = {"script", "style", "noscript", "nav", "aside", "form", "button", "template", "svg", "iframe",
               "select", "input", "textarea", "footer", "object", "canvas", "map"}
@@ -60,7 +64,8 @@ def fragment_blocks(text: str) -> list[Block]:
     return [] if body is None else _blocks_of(body)
 
 
-def _document(text: str):
+def _document(text: str) -> lxml.html.HtmlElement:
+    """The page's element tree, or NotHTML."""
     import lxml.html
     from lxml.etree import ParserError
 
